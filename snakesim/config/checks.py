@@ -1,0 +1,92 @@
+"""Cross-section checks of a scenario that pydantic cannot express field by field.
+
+Each check returns located `Problem`s (key path, value, rule) rather than raising, so a
+file with several mistakes reports all of them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from snakesim.config.schema import (
+    ExplicitTopology,
+    Listed,
+    Scenario,
+    StarTopology,
+    client_names,
+    node_names,
+)
+from snakesim.errors import Problem
+
+
+def check_scenario(scenario: Scenario) -> list[Problem]:
+    """Return every cross-reference problem of ``scenario`` (empty when it is sound)."""
+    return [*_topology(scenario), *_nodes(scenario), *_links(scenario), *_strategy(scenario)]
+
+
+def _topology(s: Scenario) -> Iterator[Problem]:
+    names = node_names(s.topology)
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            key = "topology.nodes" if not isinstance(s.topology, StarTopology) else (
+                "topology.server" if i == len(names) - 1 else "topology.clients")
+            yield Problem(key, "node names must be unique", name)
+        seen.add(name)
+    topo = s.topology
+    if not isinstance(topo, StarTopology) and topo.server is not None and topo.server not in seen:
+        yield Problem("topology.server", "must name one of topology.nodes", topo.server)
+    if isinstance(topo, ExplicitTopology):
+        for i, edge in enumerate(topo.edges):
+            for end in edge.between:
+                if end not in seen:
+                    yield Problem(f"topology.edges.{i}.between", "unknown node", end)
+            if edge.between[0] == edge.between[1]:
+                yield Problem(f"topology.edges.{i}.between", "a link needs two different nodes",
+                              list(edge.between))
+    if not client_names(topo):
+        yield Problem("topology", "needs at least one node besides the server", None, False)
+
+
+def _nodes(s: Scenario) -> Iterator[Problem]:
+    names = set(node_names(s.topology))
+    clients = client_names(s.topology)
+    for attr in ("compute", "memory", "storage"):
+        spread = getattr(s.nodes, attr)
+        if isinstance(spread, Listed) and len(spread.values) != len(clients):
+            yield Problem(f"nodes.{attr}.values",
+                          f"needs one value per client node ({len(clients)}: "
+                          f"{', '.join(clients)})", len(spread.values))
+    for name in s.nodes.overrides:
+        if name not in names:
+            yield Problem(f"nodes.overrides.{name}", "unknown node", name)
+
+
+def _links(s: Scenario) -> Iterator[Problem]:
+    names = set(node_names(s.topology))
+    for i, link in enumerate(s.links.overrides):
+        for end in link.between:
+            if end not in names:
+                yield Problem(f"links.overrides.{i}.between", "unknown node", end)
+
+
+def _strategy(s: Scenario) -> Iterator[Problem]:
+    strategy = s.strategy
+    names = set(node_names(s.topology))
+    clients = client_names(s.topology)
+    needs_server = strategy.name == "fedavg" or getattr(strategy, "mode", "") == "cs"
+    server = strategy.server or s.topology.server
+    if strategy.server is not None and strategy.server not in names:
+        yield Problem("strategy.server", "unknown node", strategy.server)
+    elif needs_server and server is None:
+        what = "FedAvg" if strategy.name == "fedavg" else "Snake Learning in CS mode"
+        yield Problem("strategy.server", f"{what} needs a server node: name one here or "
+                      "in topology.server", None, False)
+    route = getattr(strategy, "route", None)
+    if route is not None:
+        for i, name in enumerate(route):
+            if name not in clients:
+                yield Problem(f"strategy.route.{i}", "must name a client node "
+                              f"({', '.join(clients)})", name)
+        if len(set(route)) != len(route):
+            yield Problem("strategy.route", "must not repeat a node", route)

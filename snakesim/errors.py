@@ -1,0 +1,86 @@
+"""Error types: every failure a user can cause is one `SnakesimError` subclass.
+
+The CLI prints ``str(error)`` as one line (or one line per problem) without a traceback
+and exits with code 2, so messages must name where the problem is (file, key path),
+the offending value and the rule it broke.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class SnakesimError(Exception):
+    """Base class of all errors snakesim reports to people."""
+
+    exit_code: int = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in an input file.
+
+    Parameters
+    ----------
+    where
+        Dotted key path inside the file (``links.bandwidth``, ``nodes.overrides.n1``);
+        empty for problems that concern the whole file.
+    rule
+        What was expected, in words (``must be > 0``).
+    value
+        The offending value as written in the file, or ``None`` when there is none
+        (a missing key).
+    """
+
+    where: str
+    rule: str
+    value: object = None
+    has_value: bool = True
+
+    def format(self, source: str) -> str:
+        """Render as ``source: where: rule (got value)``."""
+        parts = [source]
+        if self.where:
+            parts.append(self.where)
+        text = ": ".join(parts) + f": {self.rule}"
+        if self.has_value:
+            text += f" (got {_show(self.value)})"
+        return text
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return value if value.strip() == value and value else repr(value)
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class ScenarioError(SnakesimError):
+    """A scenario (or sweep) file that cannot be loaded or is invalid.
+
+    ``str(error)`` is one line per problem, each naming file, key path, value and rule.
+    """
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        super().__init__("\n".join(p.format(source) for p in self.problems))
+
+
+class ConfigurationError(SnakesimError):
+    """A valid scenario that cannot run as asked (e.g. FedAvg without a server node)."""
+
+
+class ResultsError(SnakesimError):
+    """A results folder that is missing or does not hold what a command needs."""
+
+
+class MissingDependencyError(SnakesimError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs the optional package '{package}': "
+            f"pip install 'snakesim[{extra}]'"
+        )

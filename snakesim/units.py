@@ -1,0 +1,131 @@
+"""Physical quantities written with units: time, data size, bandwidth, compute rate.
+
+Scenario files may write ``"5 ms"``, ``"100 Mbps"``, ``"1.5 GB"``, ``"20 GFLOPS"`` or a
+plain number, which is taken in the SI base unit of its dimension (seconds, bytes,
+bits per second, FLOP per second). Parsing raises `ValueError` with a message that
+states the rule, so the config layer can turn it into a located error.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from enum import Enum
+
+
+class Dimension(str, Enum):
+    """What a quantity measures, and so which units it accepts."""
+
+    TIME = "time"
+    SIZE = "size"
+    BANDWIDTH = "bandwidth"
+    COMPUTE = "compute"
+
+
+_SI = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
+_BIN = {"Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40, "Pi": 2.0**50}
+
+
+def _unit_table() -> dict[Dimension, dict[str, float]]:
+    time = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9,
+            "min": 60.0, "h": 3600.0}
+    size: dict[str, float] = {}
+    bandwidth: dict[str, float] = {}
+    compute: dict[str, float] = {}
+    for prefix, factor in {**_SI, **_BIN}.items():
+        size[f"{prefix}B"] = factor
+        bandwidth[f"{prefix}B/s"] = 8 * factor
+        bandwidth[f"{prefix}Bps"] = 8 * factor
+    for prefix, factor in _SI.items():
+        size[f"{prefix}bit"] = factor / 8
+        bandwidth[f"{prefix}bps"] = factor
+        bandwidth[f"{prefix}bit/s"] = factor
+        compute[f"{prefix}FLOPS"] = factor
+        compute[f"{prefix}FLOP/s"] = factor
+        compute[f"{prefix}flops"] = factor
+    return {Dimension.TIME: time, Dimension.SIZE: size,
+            Dimension.BANDWIDTH: bandwidth, Dimension.COMPUTE: compute}
+
+
+UNITS: dict[Dimension, dict[str, float]] = _unit_table()
+"""Accepted unit symbols per dimension, mapped to their factor to the SI base unit."""
+
+BASE_UNIT = {Dimension.TIME: "s", Dimension.SIZE: "B", Dimension.BANDWIDTH: "bps",
+             Dimension.COMPUTE: "FLOPS"}
+
+_PATTERN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)?\s*$")
+
+
+def parse_quantity(value: object, dimension: Dimension) -> float:
+    """Convert ``value`` to the SI base unit of ``dimension``.
+
+    Parameters
+    ----------
+    value
+        A number (already in base units) or a string ``"<number> <unit>"``.
+    dimension
+        Which kind of quantity is expected; decides the accepted units.
+
+    Returns
+    -------
+    float
+        The value in seconds, bytes, bits per second or FLOP per second.
+
+    Raises
+    ------
+    ValueError
+        If the value is not a number, the unit is unknown for the dimension, or the
+        number is not finite.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"must be a {dimension.value} quantity such as {_example(dimension)}")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        match = _PATTERN.match(value)
+        if match is None:
+            raise ValueError(
+                f"must be a number with a {dimension.value} unit, such as {_example(dimension)}"
+            )
+        unit = match.group(2) or ""
+        units = UNITS[dimension]
+        if unit and unit not in units:
+            raise ValueError(
+                f"unknown {dimension.value} unit '{unit}' "
+                f"(use one of {', '.join(_common(dimension))})"
+            )
+        number = float(match.group(1)) * (units[unit] if unit else 1.0)
+    else:
+        raise ValueError(f"must be a {dimension.value} quantity such as {_example(dimension)}")
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _example(dimension: Dimension) -> str:
+    return {Dimension.TIME: "'5 ms'", Dimension.SIZE: "'1.5 GB'",
+            Dimension.BANDWIDTH: "'100 Mbps'", Dimension.COMPUTE: "'20 GFLOPS'"}[dimension]
+
+
+def _common(dimension: Dimension) -> list[str]:
+    return {
+        Dimension.TIME: ["ns", "us", "ms", "s", "min", "h"],
+        Dimension.SIZE: ["B", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB"],
+        Dimension.BANDWIDTH: ["bps", "kbps", "Mbps", "Gbps", "Tbps", "MB/s", "GB/s"],
+        Dimension.COMPUTE: ["FLOPS", "MFLOPS", "GFLOPS", "TFLOPS", "PFLOPS"],
+    }[dimension]
+
+
+def format_quantity(value: float, dimension: Dimension) -> str:
+    """Render a base-unit value with a readable SI prefix (``1.5e9, SIZE -> '1.5 GB'``)."""
+    base = BASE_UNIT[dimension]
+    if dimension is Dimension.TIME:
+        for unit, factor in (("h", 3600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3),
+                             ("us", 1e-6)):
+            if abs(value) >= factor:
+                return f"{value / factor:.3g} {unit}"
+        return f"{value / 1e-9:.3g} ns"
+    for prefix, factor in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}{base}"
+    return f"{value:.3g} {base}"

@@ -51,7 +51,9 @@ class Problem:
 
 def _show(value: object) -> str:
     if isinstance(value, str):
-        return value if value.strip() == value and value else repr(value)
+        # A raw value must not break the one-line message: quote anything unusual.
+        plain = value and value.strip() == value and value.isprintable()
+        return value if plain else repr(value)
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 

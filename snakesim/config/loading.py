@@ -81,13 +81,13 @@ def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Sc
 def problems_from(err: ValidationError, data: Mapping[str, Any]) -> list[Problem]:
     """Turn pydantic's errors into `Problem`s with user-facing key paths and values."""
     problems = []
-    for item in err.errors():
+    for item in _drop_union_type_misses(err.errors()):
         where, value, found = _locate(item["loc"], data)
         rule = _rule(item)
         if item["type"] == "missing":
             problems.append(Problem(where, "is required", None, False))
         elif item["type"] == "extra_forbidden":
-            problems.append(Problem(where, "unknown key", where.rsplit(".", 1)[-1]))
+            problems.append(Problem(where, "unknown key", _key(item["loc"][-1])))
         else:
             problems.append(Problem(where, rule, value if found else item.get("input")))
     return problems
@@ -101,20 +101,57 @@ def _locate(loc: tuple[int | str, ...], data: object) -> tuple[str, object, bool
     for part in loc:
         if isinstance(current, Mapping) and part in current:
             current = current[part]
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
-            current = current[part]
+        elif isinstance(current, (list, tuple)) and isinstance(part, int):
+            if 0 <= part < len(current):
+                current = current[part]
+            else:
+                found = False  # an item missing from a list that is too short
         elif isinstance(part, int) or _is_tag(part):
             continue
         else:
             found = False  # a key that is missing from the input (required field)
-        keys.append(str(part))
+        keys.append(_key(part))
     return ".".join(keys), current, found
+
+
+def _key(part: int | str) -> str:
+    # Keys go into a one-line message: quote empty ones and ones with control characters.
+    text = str(part)
+    return text if text and text.isprintable() else repr(text)
 
 
 def _is_tag(part: str) -> bool:
     # pydantic adds entries such as 'function-after[...]', 'tagged-union[...]', a
     # discriminator value ('uniform') or our '<spread>' tag; none is a key the user wrote.
-    return "[" in part or part.startswith("<") or part in _DISCRIMINATOR_VALUES
+    return ("[" in part or part.startswith(("<", "constrained-"))
+            or part in _DISCRIMINATOR_VALUES)
+
+
+def _drop_union_type_misses(errors: list[Any]) -> list[Any]:
+    """Drop "not of this type" errors of union members the input was not meant for.
+
+    For ``nodes: 2`` against ``int >= 3 | list[str]`` pydantic reports both members;
+    when another member of the same union got further (its error is not a bare type
+    mismatch), the bare type mismatches only add noise: one problem, one line.
+    """
+
+    def is_type_miss(loc: tuple[int | str, ...], kind: str) -> bool:
+        return bool(loc) and isinstance(loc[-1], str) and _is_tag(loc[-1]) and (
+            kind.endswith("_type"))
+
+    def dropped(item: Any) -> bool:
+        loc = item["loc"]
+        if not is_type_miss(loc, item["type"]):
+            return False
+        at = len(loc) - 1
+        return any(
+            other["loc"][:at] == loc[:at] and len(other["loc"]) > at
+            and other["loc"][at] != loc[at] and isinstance(other["loc"][at], str)
+            and _is_tag(other["loc"][at]) and not is_type_miss(other["loc"], other["type"])
+            for other in errors
+        )
+
+    return [item for item in errors if not dropped(item)]
 
 
 _DISCRIMINATOR_VALUES = {"fixed", "uniform", "lognormal", "list", "star", "line", "ring",

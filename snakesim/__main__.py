@@ -1,0 +1,5 @@
+"""``python -m snakesim``: the command line."""
+
+from snakesim.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Analysis: summaries and figures from result files (never simpy or torch)."""

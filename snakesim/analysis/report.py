@@ -1,0 +1,32 @@
+"""Human-readable summaries of runs (reads summaries only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from snakesim.units import Dimension, format_quantity
+
+
+def summary_table(summary: dict[str, Any]) -> Table:
+    """A compact two-column table of a run's headline figures."""
+    table = Table(title=f"{summary['run_id']} ({summary['strategy']})", show_header=False)
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    size = Dimension.SIZE
+    rows = [
+        ("rounds", str(summary["rounds"])),
+        ("final accuracy", f"{summary['final_accuracy']:.4f}"),
+        ("best accuracy", f"{summary['best_accuracy']:.4f}"),
+        ("payload bytes", format_quantity(summary["total_bytes"], size)),
+        ("link bytes (x hops)", format_quantity(summary["link_bytes"], size)),
+        ("bytes per round", format_quantity(summary["bytes_per_round"], size)),
+        ("simulated time", format_quantity(summary["sim_time_s"], Dimension.TIME)),
+        ("max node peak memory", format_quantity(summary["max_node_peak_memory_bytes"], size)),
+        ("max node storage", format_quantity(summary["max_node_storage_bytes"], size)),
+        ("total FLOPs", f"{summary['total_flops']:.3g}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table

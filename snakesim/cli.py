@@ -1,0 +1,126 @@
+"""The ``snakesim`` command line: run, validate, schema, plot.
+
+Errors a user can cause are printed as one line per problem, without a traceback, and
+exit with code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from snakesim.errors import SnakesimError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Simulate distributed learning over 6G networks, with real training.")
+err = Console(stderr=True)
+out = Console()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly(func: F) -> F:
+    """Print `SnakesimError`s as located one-liners and exit 2, with no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except SnakesimError as error:
+            for line in str(error).splitlines():
+                err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@_friendly
+def run(
+    file: Path = typer.Argument(..., help="Scenario YAML file."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Results folder "
+                                        "[default: results/<scenario name>]"),
+    seed: int | None = typer.Option(None, "--seed", help="Override the scenario's seed."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+) -> None:
+    """Run a scenario and write its results."""
+    from snakesim.analysis.report import summary_table
+    from snakesim.config import load_scenario
+    from snakesim.experiments import run_scenario, write_run
+
+    scenario = load_scenario(file, seed=seed)
+    target = out_dir or Path("results") / scenario.name
+    started = time.perf_counter()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, disable=quiet, transient=True) as bar:
+        task = bar.add_task(f"{scenario.name}: starting", total=None)
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total,
+                       description=f"{scenario.name}: {what}")
+
+        result = run_scenario(scenario, on_progress=progress)
+    write_run(target, scenario, result.summary, result.frames)
+    if not quiet:
+        out.print(summary_table(result.summary))
+        out.print(f"results in {target}/ (wall time {time.perf_counter() - started:.1f} s)")
+
+
+@app.command()
+@_friendly
+def validate(files: list[Path] = typer.Argument(..., help="Scenario YAML files.")) -> None:
+    """Check scenario files; print one located line per problem."""
+    from snakesim.config import load_scenario
+    from snakesim.errors import ScenarioError
+
+    problems: list[str] = []
+    for file in files:
+        try:
+            load_scenario(file)
+            out.print(f"{file}: ok")
+        except ScenarioError as error:
+            problems.extend(str(error).splitlines())
+    for line in problems:
+        err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(2)
+
+
+@app.command()
+def schema() -> None:
+    """Print the scenario JSON Schema (for editor autocompletion)."""
+    from snakesim.config import Scenario
+
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+@_friendly
+def plot(
+    run_dirs: list[Path] = typer.Argument(..., help="Run folders written by 'snakesim run'."),
+    out_file: Path | None = typer.Option(None, "--out", help="PNG file "
+                                         "[default: <first run>/accuracy.png]"),
+) -> None:
+    """Plot accuracy against cumulative bytes and simulated time."""
+    from snakesim.analysis.plots import plot_runs
+
+    target = out_file or run_dirs[0] / "accuracy.png"
+    out.print(f"wrote {plot_runs(run_dirs, target)}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The result store: one folder per run, every file written atomically.
+
+Layout of ``DIR``: ``scenario.yaml`` (the resolved scenario), the tables
+``rounds.parquet``, ``transfers.parquet``, ``computes.parquet``, ``nodes.parquet``,
+``links.parquet``, and ``summary.json``, written last so that its presence means the
+run finished. Each file is written under a temporary name and then renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from snakesim.config.schema import Scenario
+from snakesim.errors import ResultsError
+
+TABLES = ("rounds", "transfers", "computes", "nodes", "links")
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_run(out: Path, scenario: Scenario, summary: dict[str, Any],
+              frames: dict[str, pd.DataFrame]) -> None:
+    """Write a finished run to ``out`` (created if needed; files replaced)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").unlink(missing_ok=True)  # not finished until rewritten
+    resolved = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
+    _atomic(out / "scenario.yaml", lambda p: p.write_text(resolved, encoding="utf-8"))
+    for name in TABLES:
+        frame = frames[name]
+        _atomic(out / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
+    text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
+    _atomic(out / "summary.json", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    """The summary of a finished run."""
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        raise ResultsError(f"{run_dir}: not a finished run (no summary.json)")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def read_table(run_dir: Path, name: str) -> pd.DataFrame:
+    """One result table of a finished run."""
+    read_summary(run_dir)
+    path = run_dir / f"{name}.parquet"
+    if not path.is_file():
+        raise ResultsError(f"{path}: missing result table")
+    return pd.read_parquet(path)

@@ -1,0 +1,156 @@
+"""Node budgets: each node's role, compute rate (FLOP/s), memory and storage (bytes).
+
+This module owns turning a scenario's `NodesSpec` (plain values or distributions) into
+one concrete `NodeAttrs` per node, drawn from the run's ``nodes`` RNG stream in a fixed
+order so that the same seed always gives the same nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from snakesim.config.schema import (
+    Fixed,
+    Listed,
+    LogNormal,
+    NodesSpec,
+    NodeValues,
+    Spread,
+    Topology,
+    Uniform,
+    client_names,
+    node_names,
+)
+from snakesim.errors import ConfigurationError
+from snakesim.records import NodeInfo
+
+Role = Literal["server", "client"]
+
+_ATTRS = ("compute", "memory", "storage")
+"""Spec attribute names, in the order they are drawn."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAttrs:
+    """The budgets of one node, as drawn for a run.
+
+    Parameters
+    ----------
+    name
+        Node name, as in the topology.
+    role
+        ``"server"`` for the topology's server node, ``"client"`` for every other node.
+    compute_flops_per_s
+        Compute rate; a job of ``f`` FLOPs holds the node for ``f / rate`` seconds.
+    memory_bytes
+        Memory budget in bytes.
+    storage_bytes
+        Storage budget in bytes.
+    """
+
+    name: str
+    role: Role
+    compute_flops_per_s: float
+    memory_bytes: float
+    storage_bytes: float
+
+
+def draw_nodes(scenario_nodes: NodesSpec, topology: Topology,
+               rng: np.random.Generator) -> list[NodeAttrs]:
+    """Draw every node's budgets.
+
+    Clients take the spreads of ``scenario_nodes``: a plain value is the same for all,
+    ``Fixed`` gives its value, ``Uniform`` draws ``rng.uniform(low, high)``,
+    ``LogNormal`` draws ``median * exp(sigma * rng.standard_normal())`` and ``Listed``
+    gives ``values[i]`` to the i-th client. Draws happen for compute (all clients), then
+    memory, then storage. The server takes ``scenario_nodes.server``; a field left
+    ``None`` there follows the client rule (one extra draw, made after all client
+    draws). Finally ``overrides[name]`` replaces the fields it sets.
+
+    Parameters
+    ----------
+    scenario_nodes
+        The scenario's ``nodes`` section.
+    topology
+        The scenario's topology (node names, order and server).
+    rng
+        The run's ``nodes`` stream, e.g. ``world.rng("nodes")``.
+
+    Returns
+    -------
+    list[NodeAttrs]
+        One entry per node, in `snakesim.config.schema.node_names` order.
+
+    Raises
+    ------
+    ConfigurationError
+        If an override names an unknown node, a ``Listed`` spread does not have one
+        value per client, or the server needs a value from a ``Listed`` spread.
+    """
+    names = node_names(topology)
+    clients = client_names(topology)
+    server = topology.server if topology.server in names else None
+    drawn = {attr: _draw(attr, getattr(scenario_nodes, attr), len(clients), rng)
+             for attr in _ATTRS}
+    values: dict[str, dict[str, float]] = {
+        name: {attr: drawn[attr][i] for attr in _ATTRS} for i, name in enumerate(clients)}
+    if server is not None:
+        values[server] = _server_values(scenario_nodes, rng)
+    for name, override in scenario_nodes.overrides.items():
+        if name not in values:
+            raise ConfigurationError(f"nodes.overrides.{name}: unknown node (got {name})")
+        values[name].update(_set_fields(override))
+    return [NodeAttrs(name=name, role="server" if name == server else "client",
+                      compute_flops_per_s=values[name]["compute"],
+                      memory_bytes=values[name]["memory"],
+                      storage_bytes=values[name]["storage"]) for name in names]
+
+
+def to_info(attrs: NodeAttrs) -> NodeInfo:
+    """The result-table row of a node (see `snakesim.records.NodeInfo`)."""
+    return NodeInfo(node=attrs.name, role=attrs.role,
+                    compute_flops_per_s=attrs.compute_flops_per_s,
+                    memory_bytes=attrs.memory_bytes, storage_bytes=attrs.storage_bytes)
+
+
+def _draw(attr: str, spread: Spread, count: int, rng: np.random.Generator) -> list[float]:
+    """``count`` values of one attribute; vectorised draws equal ``count`` scalar ones."""
+    if isinstance(spread, Listed):
+        if len(spread.values) != count:
+            raise ConfigurationError(
+                f"nodes.{attr}.values: needs one value per client node ({count}) "
+                f"(got {len(spread.values)})")
+        return [float(v) for v in spread.values]
+    if isinstance(spread, Uniform):
+        return [float(v) for v in rng.uniform(spread.low, spread.high, size=count)]
+    if isinstance(spread, LogNormal):
+        normal = rng.standard_normal(size=count)
+        return [float(v) for v in spread.median * np.exp(spread.sigma * normal)]
+    value = float(spread.value) if isinstance(spread, Fixed) else float(spread)
+    return [value] * count
+
+
+def _server_values(spec: NodesSpec, rng: np.random.Generator) -> dict[str, float]:
+    """The server's fields; a ``None`` field follows the client rule with one draw."""
+    values: dict[str, float] = {}
+    for attr in _ATTRS:
+        own = getattr(spec.server, attr)
+        if own is not None:
+            values[attr] = float(own)
+            continue
+        spread = getattr(spec, attr)
+        if isinstance(spread, Listed):
+            # A per-client list has no entry for the server, and guessing one (first,
+            # mean) would hide a budget the user never wrote.
+            raise ConfigurationError(
+                f"nodes.server.{attr}: nodes.{attr} lists one value per client, so the "
+                f"server needs its own value (got none)")
+        values[attr] = _draw(attr, spread, 1, rng)[0]
+    return values
+
+
+def _set_fields(values: NodeValues) -> dict[str, float]:
+    return {attr: float(v) for attr in _ATTRS if (v := getattr(values, attr)) is not None}

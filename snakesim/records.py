@@ -1,0 +1,66 @@
+"""Frozen row types collected during a run and turned into result tables once.
+
+Every table row also carries the run id and strategy (added when the ledger builds its
+frames) and a simulated time, so rows from many runs can be concatenated and compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRecord:
+    """One payload sent end to end (possibly over several hops)."""
+
+    transfer_id: int
+    kind: str
+    round: int
+    src: str
+    dst: str
+    nbytes: int
+    hops: int
+    path: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeRecord:
+    """One compute job a node ran (its duration is its FLOPs / the node's FLOP/s)."""
+
+    node: str
+    kind: str
+    round: int
+    start_s: float
+    end_s: float
+    flops: float
+    peak_memory_bytes: int
+    samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class EvalRecord:
+    """The global test metrics of the model after one round or hop.
+
+    ``step`` numbers the hops within a Snake Learning pass (or is 0 for per-round
+    strategies); evaluation costs no simulated time.
+    """
+
+    round: int
+    step: int
+    node: str
+    sim_time_s: float
+    accuracy: float
+    loss: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """A node's budgets and role, as drawn for this run."""
+
+    node: str
+    role: str
+    compute_flops_per_s: float
+    memory_bytes: float
+    storage_bytes: float

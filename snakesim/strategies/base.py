@@ -1,0 +1,109 @@
+"""What every strategy gets (`Context`) and must provide (`Strategy`).
+
+A strategy decides; the fabric executes. Strategies yield fabric events (transfers,
+compute jobs) from a SimPy process and ask `Context` for training jobs and for
+evaluations; they never touch links, queues or counters themselves.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from snakesim.learning.costs import CostModel
+from snakesim.learning.evaluation import evaluate
+from snakesim.learning.models import LayerStack
+from snakesim.learning.training import State, TrainConfig, TrainJob, slice_job
+from snakesim.network.fabric import Fabric
+from snakesim.records import EvalRecord
+from snakesim.sim.world import World
+
+Process = Generator[Any, Any, None]
+
+
+@dataclass
+class Context:
+    """Everything a strategy works with during one run.
+
+    Attributes
+    ----------
+    world, fabric
+        The simulation state and the only network API.
+    model
+        The workspace model: real training and evaluation load states into it, so
+        nodes keep state dicts rather than live model copies.
+    initial_state
+        The initial model parameters (from the run seed).
+    costs
+        FLOPs, memory and byte sizes of the model's slices.
+    train
+        Local optimisation settings.
+    local_data
+        Training tensors per learning node.
+    test
+        The global test set.
+    rounds
+        How many rounds (FedAvg) or route passes (Snake Learning) to run.
+    """
+
+    world: World
+    fabric: Fabric
+    model: LayerStack
+    initial_state: State
+    costs: CostModel
+    train: TrainConfig
+    local_data: dict[str, tuple[torch.Tensor, torch.Tensor]]
+    test: tuple[torch.Tensor, torch.Tensor]
+    rounds: int
+    data_bytes: dict[str, int] = field(default_factory=dict)
+    _generators: dict[str, torch.Generator] = field(default_factory=dict)
+
+    @property
+    def learners(self) -> list[str]:
+        """The nodes that hold training data, in order."""
+        return list(self.local_data)
+
+    def samples(self, node: str) -> int:
+        """Number of training samples at ``node``."""
+        return len(self.local_data[node][1])
+
+    def job(self, node: str, state: State, trainable: Sequence[int]) -> TrainJob:
+        """A future that trains ``trainable`` groups of ``state`` on ``node``'s data."""
+        if node not in self._generators:
+            self._generators[node] = self.world.torch_generator(f"data-order/{node}")
+        x, y = self.local_data[node]
+        return slice_job(self.costs, self.model, state, trainable, x, y, self.train,
+                         self._generators[node])
+
+    def evaluate(self, state: State, round: int, step: int, node: str) -> float:
+        """Evaluate ``state`` on the test set now; record it; return the accuracy."""
+        self.model.load_state_dict(state)
+        accuracy, loss = evaluate(self.model, *self.test)
+        self.world.ledger.evaluation(EvalRecord(round, step, node, self.world.now, accuracy,
+                                                loss))
+        return accuracy
+
+    def groups_bytes(self, groups: Sequence[int]) -> int:
+        """Bytes of the given groups' parameters and buffers."""
+        return sum(self.costs.group_bytes(g) for g in set(groups))
+
+
+class Strategy(ABC):
+    """A distributed-learning scheme, run as one SimPy process over a `Context`."""
+
+    name: str
+
+    @abstractmethod
+    def process(self, ctx: Context) -> Process:
+        """The SimPy process that runs the scheme to completion."""
+
+    def store_initial(self, ctx: Context, holders: Sequence[str]) -> None:
+        """Charge storage: each learner keeps its data, each holder a full model."""
+        model = ctx.costs.model_bytes()
+        for node in {*ctx.learners, *holders}:
+            ctx.fabric.store(node, ctx.data_bytes.get(node, 0) + (model if node in holders
+                                                                  else 0))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from snakesim.config.quantities import BitsPerSecond, Bytes, FlopsPerSecond, NonNegSeconds
 
@@ -238,6 +238,11 @@ class TrainingSpec(Frozen):
 
 
 # ---------------------------------------------------------------------- strategies
+def _on_off(value: object) -> object:
+    # YAML 1.1 reads a bare on/off as a boolean; accept what the user meant.
+    return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
+
 class SnakeStrategy(Frozen):
     """Snake Learning (Yu et al., arXiv 2405.03372): see `snakesim.strategies.snake`."""
 
@@ -246,6 +251,9 @@ class SnakeStrategy(Frozen):
     server: str | None = None
     route: list[str] | None = None
     head_trainable: bool = True
+    distill: Annotated[Literal["off", "on"], BeforeValidator(_on_off)] = "off"
+    distill_weight: float = Field(default=1.0, gt=0)
+    distill_temperature: float = Field(default=2.0, gt=0)
 
 
 class FedAvgStrategy(Frozen):

@@ -12,7 +12,9 @@ Memory model of one training job (bytes, at each tensor's stored dtype):
 - gradients: the trainable parameters;
 - optimizer state: trainable parameters x (0 for plain SGD, 1 with momentum, 2 Adam);
 - activations: distinct storages saved for backward, excluding parameters and the batch;
-- batch: the input and target tensors of one batch.
+- batch: the input and target tensors of one batch;
+- teacher (knowledge distillation only): the teacher's own copy of the groups the
+  student trains (frozen groups are shared) and its logits for one batch.
 
 The job's peak is their sum for its largest batch. Transient buffers of a kernel and
 allocator fragmentation are not modelled.
@@ -47,11 +49,13 @@ class MemoryBreakdown:
     optimizer: int
     activations: int
     batch: int
+    teacher: int = 0
 
     @property
     def total(self) -> int:
         """The peak: the sum of all components."""
-        return self.weights + self.gradients + self.optimizer + self.activations + self.batch
+        return (self.weights + self.gradients + self.optimizer + self.activations
+                + self.batch + self.teacher)
 
 
 def optimizer_slots(optimizer: str, momentum: float) -> int:
@@ -87,6 +91,7 @@ class CostModel:
         self._input_shape = tuple(input_shape)
         self._slots = optimizer_slots(optimizer, momentum)
         self._steps: dict[tuple[tuple[int, ...], int], StepCost] = {}
+        self._forwards: dict[tuple[int, int], StepCost] = {}
         state = self._model.state_dict()
         self._group_bytes = [tensor_bytes({k: state[k] for k in self._model.group_keys(i)})
                              for i in range(len(self._model))]
@@ -121,14 +126,43 @@ class CostModel:
             flops += self.step(trainable, rest).flops
         return epochs * flops
 
-    def memory(self, trainable: Sequence[int], batch_size: int) -> MemoryBreakdown:
+    def forward(self, start: int, batch_size: int) -> StepCost:
+        """FLOPs of a no-grad forward pass of groups ``start ..`` (a KD teacher's work).
+
+        ``activation_bytes`` is the size of the output (the teacher's logits).
+        """
+        key = (start, batch_size)
+        if key not in self._forwards:
+            self._forwards[key] = self._probe_forward(start, batch_size)
+        return self._forwards[key]
+
+    def teacher_flops(self, trainable: Sequence[int], n_samples: int, batch_size: int,
+                      epochs: int) -> float:
+        """FLOPs of a distillation teacher over a job (forward from the first trained group).
+
+        The groups before the first trained one are frozen and identical in student and
+        teacher, so the teacher reuses the student's prefix output.
+        """
+        first = min(trainable)
+        full, rest = divmod(n_samples, batch_size)
+        flops = full * self.forward(first, batch_size).flops if full else 0.0
+        if rest:
+            flops += self.forward(first, rest).flops
+        return epochs * flops
+
+    def memory(self, trainable: Sequence[int], batch_size: int,
+               teacher: bool = False) -> MemoryBreakdown:
         """Peak memory of training ``trainable`` groups with batches of ``batch_size``."""
         trained = sum(self._param_bytes[i] for i in set(trainable))
         sample = int(torch.Size(self._input_shape).numel()) * 4 + 8  # fp32 input, int64 label
+        extra = 0
+        if teacher:
+            extra = (sum(self._group_bytes[i] for i in set(trainable))
+                     + self.forward(min(trainable), batch_size).activation_bytes)
         return MemoryBreakdown(
             weights=self.model_bytes(), gradients=trained, optimizer=self._slots * trained,
             activations=self.step(trainable, batch_size).activation_bytes,
-            batch=batch_size * sample)
+            batch=batch_size * sample, teacher=extra)
 
     def _probe(self, trainable: tuple[int, ...], batch_size: int) -> StepCost:
         model = self._model
@@ -157,3 +191,12 @@ class CostModel:
         for p in model.parameters():
             p.grad = None
         return StepCost(float(counter.get_total_flops()), sum(saved.values()))
+
+    def _probe_forward(self, start: int, batch_size: int) -> StepCost:
+        model = self._model
+        x = torch.zeros((batch_size, *self._input_shape), device="meta")
+        with torch.no_grad():
+            h = model.forward_range(x, 0, start)
+            with FlopCounterMode(display=False) as counter:
+                out = model.forward_range(h, start, len(model))
+        return StepCost(float(counter.get_total_flops()), out.numel() * out.element_size())

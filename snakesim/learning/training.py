@@ -34,6 +34,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     batch_size: int = 32
     epochs: int = 1
+    distill_weight: float = 0.0
+    distill_temperature: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,18 @@ def make_optimizer(params: Sequence[nn.Parameter], cfg: TrainConfig) -> torch.op
                            weight_decay=cfg.weight_decay)
 
 
+def distillation_loss(student: torch.Tensor, teacher: torch.Tensor,
+                      temperature: float) -> torch.Tensor:
+    """``T^2 * KL(softmax(teacher / T) || softmax(student / T))``, batch mean (Hinton 2015)."""
+    t = temperature
+    return nn.functional.kl_div(nn.functional.log_softmax(student / t, dim=1),
+                                nn.functional.log_softmax(teacher / t, dim=1),
+                                reduction="batchmean", log_target=True) * t * t
+
+
 def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: torch.Tensor,
-                y: torch.Tensor, cfg: TrainConfig, generator: torch.Generator) -> SliceResult:
+                y: torch.Tensor, cfg: TrainConfig, generator: torch.Generator,
+                teacher: LayerStack | None = None) -> SliceResult:
     """Load ``state`` into ``model``, train groups ``trainable`` and return them.
 
     Parameters
@@ -71,6 +83,10 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
         Optimiser settings, batch size and epochs.
     generator
         The node's generator for the order of samples.
+    teacher
+        A second workspace model, needed when ``cfg.distill_weight > 0``: it is loaded
+        with ``state`` (the model as received) and the loss becomes
+        ``CE + distill_weight * distillation_loss(student, teacher)``.
 
     Returns
     -------
@@ -78,6 +94,12 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
         Copies of the trained groups' parameters and buffers, and the mean loss.
     """
     model.load_state_dict(state)
+    distill = cfg.distill_weight > 0
+    if distill:
+        if teacher is None:
+            raise ValueError("distillation needs a teacher model")
+        teacher.load_state_dict(state)
+        teacher.eval()
     groups = sorted(set(trainable))
     for i, group in enumerate(model.groups):
         group.requires_grad_(i in groups)
@@ -92,8 +114,16 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
             batch = order[start:start + cfg.batch_size]
             with torch.no_grad():
                 h = model.forward_range(x[batch], 0, first)
-            loss = nn.functional.cross_entropy(model.forward_range(h, first, len(model)),
-                                               y[batch])
+            logits = model.forward_range(h, first, len(model))
+            loss = nn.functional.cross_entropy(logits, y[batch])
+            if distill:
+                assert teacher is not None
+                # Frozen groups before `first` are identical in both models, so the
+                # teacher starts from the student's prefix output.
+                with torch.no_grad():
+                    target = teacher.forward_range(h, first, len(teacher))
+                loss = loss + cfg.distill_weight * distillation_loss(
+                    logits, target, cfg.distill_temperature)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -136,9 +166,16 @@ class TrainJob:
 
 def slice_job(costs: CostModel, model: LayerStack, state: State, trainable: Sequence[int],
               x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
-              generator: torch.Generator) -> TrainJob:
-    """Build the `TrainJob` that trains ``trainable`` groups of ``state`` on ``(x, y)``."""
+              generator: torch.Generator, teacher: LayerStack | None = None) -> TrainJob:
+    """Build the `TrainJob` that trains ``trainable`` groups of ``state`` on ``(x, y)``.
+
+    With distillation (``cfg.distill_weight > 0``) the teacher's forward FLOPs and its
+    memory are charged to the job as well.
+    """
+    distill = cfg.distill_weight > 0
     flops = costs.train_flops(trainable, len(x), cfg.batch_size, cfg.epochs)
-    memory = costs.memory(trainable, min(cfg.batch_size, len(x)))
-    return TrainJob(lambda: train_slice(model, state, trainable, x, y, cfg, generator),
+    if distill:
+        flops += costs.teacher_flops(trainable, len(x), cfg.batch_size, cfg.epochs)
+    memory = costs.memory(trainable, min(cfg.batch_size, len(x)), teacher=distill)
+    return TrainJob(lambda: train_slice(model, state, trainable, x, y, cfg, generator, teacher),
                     flops, memory, len(x) * cfg.epochs)

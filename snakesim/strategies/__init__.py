@@ -15,7 +15,9 @@ def build_strategy(spec: StrategySpec, topology: Topology) -> Strategy:
     """The strategy a scenario's ``strategy`` section asks for."""
     server = spec.server or topology.server
     if isinstance(spec, SnakeStrategy):
-        return Snake(spec.mode, server, spec.route, spec.head_trainable)
+        distill = ((spec.distill_weight, spec.distill_temperature) if spec.distill == "on"
+                   else None)
+        return Snake(spec.mode, server, spec.route, spec.head_trainable, distill)
     if isinstance(spec, FedAvgStrategy):
         assert server is not None  # guaranteed by config.checks
         return FedAvg(server)

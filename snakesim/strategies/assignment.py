@@ -27,12 +27,14 @@ def proportional_counts(weights: Sequence[float], n_groups: int) -> list[int]:
     total = sum(weights)
     ideal = [w / total * n_groups for w in weights]
     counts = [max(1, math.floor(q)) for q in ideal]
-    # Ties are broken by position so the result depends on the weights alone.
+    # Ties are broken by weight, then position, so the result depends on the weights
+    # alone and stays monotone when rounding makes the ideals of unequal weights equal.
     while sum(counts) < n_groups:
-        i = max(range(n), key=lambda j: (ideal[j] - counts[j], -j))
+        i = max(range(n), key=lambda j: (ideal[j] - counts[j], weights[j], -j))
         counts[i] += 1
     while sum(counts) > n_groups:
-        i = min((j for j in range(n) if counts[j] > 1), key=lambda j: (ideal[j] - counts[j], j))
+        i = min((j for j in range(n) if counts[j] > 1),
+                key=lambda j: (ideal[j] - counts[j], weights[j], j))
         counts[i] -= 1
     return counts
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -61,6 +62,7 @@ class Context:
     rounds: int
     data_bytes: dict[str, int] = field(default_factory=dict)
     _generators: dict[str, torch.Generator] = field(default_factory=dict)
+    _teacher: LayerStack | None = None
 
     @property
     def learners(self) -> list[str]:
@@ -71,13 +73,23 @@ class Context:
         """Number of training samples at ``node``."""
         return len(self.local_data[node][1])
 
-    def job(self, node: str, state: State, trainable: Sequence[int]) -> TrainJob:
-        """A future that trains ``trainable`` groups of ``state`` on ``node``'s data."""
+    def job(self, node: str, state: State, trainable: Sequence[int],
+            distill: tuple[float, float] | None = None) -> TrainJob:
+        """A future that trains ``trainable`` groups of ``state`` on ``node``'s data.
+
+        ``distill`` is ``(weight, temperature)`` to add knowledge distillation from the
+        model as received (``state``) as teacher.
+        """
         if node not in self._generators:
             self._generators[node] = self.world.torch_generator(f"data-order/{node}")
         x, y = self.local_data[node]
-        return slice_job(self.costs, self.model, state, trainable, x, y, self.train,
-                         self._generators[node])
+        cfg = self.train
+        if distill is not None:
+            cfg = replace(cfg, distill_weight=distill[0], distill_temperature=distill[1])
+            if self._teacher is None:
+                self._teacher = copy.deepcopy(self.model)  # a second workspace, made once
+        return slice_job(self.costs, self.model, state, trainable, x, y, cfg,
+                         self._generators[node], self._teacher)
 
     def evaluate(self, state: State, round: int, step: int, node: str) -> float:
         """Evaluate ``state`` on the test set now; record it; return the accuracy."""

@@ -40,16 +40,22 @@ class Snake(Strategy):
         Node order; defaults to the learners in topology order.
     head_trainable
         Train the output head at every node (the paper's default for classification).
+    distill
+        ``(weight, temperature)`` to add knowledge distillation at every node, with the
+        model as the node received it as teacher (the paper's remedy for non-IID data:
+        a node's update should not erase what earlier nodes learned); ``None`` for off.
     """
 
     name = "snake"
 
     def __init__(self, mode: str = "p2p", server: str | None = None,
-                 route: Sequence[str] | None = None, head_trainable: bool = True) -> None:
+                 route: Sequence[str] | None = None, head_trainable: bool = True,
+                 distill: tuple[float, float] | None = None) -> None:
         self.mode = mode
         self.server = server
         self.route = list(route) if route is not None else None
         self.head_trainable = head_trainable
+        self.distill = distill
 
     def windows(self, ctx: Context, route: Sequence[str]) -> dict[str, list[int]]:
         """Trainable groups per node: a compute-proportional window, plus the head."""
@@ -84,7 +90,7 @@ class Snake(Strategy):
                     yield fabric.send(holder, node, ctx.groups_bytes(stale), kind="handoff",
                                       round=rnd)
                     held[node] = list(latest)
-                job = ctx.job(node, state, windows[node])
+                job = ctx.job(node, state, windows[node], self.distill)
                 yield fabric.compute(node, job, kind="train", round=rnd)
                 state = {**state, **job.result().state}
                 for g in windows[node]:

@@ -1,0 +1,121 @@
+"""Tests of `snakesim.learning.partition`: IID and Dirichlet splits of a training set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from snakesim.errors import ConfigurationError
+from snakesim.learning.partition import dirichlet, iid
+
+FAST = settings(max_examples=50, deadline=None)
+
+
+def _labels(n: int, n_classes: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n_classes, size=n)
+
+
+def _assert_exact_cover(parts: list[np.ndarray], n: int) -> None:
+    """Every sample index appears in exactly one part."""
+    joined = np.concatenate(parts) if parts else np.array([], dtype=int)
+    assert np.array_equal(np.sort(joined), np.arange(n))
+
+
+def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def _max_class_share(labels: np.ndarray, parts: list[np.ndarray]) -> float:
+    """Mean over nodes of the share of the node's most common class (1.0 = one class)."""
+    shares = [np.bincount(labels[p]).max() / len(p) for p in parts if len(p)]
+    return float(np.mean(shares))
+
+
+# ------------------------------------------------------------------------------ iid
+@FAST
+@given(n=st.integers(1, 300), n_nodes=st.integers(1, 20), seed=st.integers(0, 2**32 - 1))
+def test_iid_is_a_near_equal_exact_cover(n: int, n_nodes: int, seed: int) -> None:
+    labels = _labels(n, 10, seed % 1000)
+    parts = iid(labels, n_nodes, np.random.default_rng(seed))
+    assert len(parts) == n_nodes
+    _assert_exact_cover(parts, n)
+    sizes = [len(p) for p in parts]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_iid_same_seed_same_parts_different_seed_different() -> None:
+    labels = _labels(200, 10)
+    a = iid(labels, 5, np.random.default_rng(7))
+    b = iid(labels, 5, np.random.default_rng(7))
+    c = iid(labels, 5, np.random.default_rng(8))
+    assert _same(a, b)
+    assert not _same(a, c)
+
+
+# ------------------------------------------------------------------------ dirichlet
+@FAST
+@given(n=st.integers(50, 400), n_classes=st.integers(1, 10), n_nodes=st.integers(1, 8),
+       alpha=st.floats(0.1, 100.0), min_samples=st.integers(0, 5),
+       seed=st.integers(0, 2**32 - 1))
+def test_dirichlet_is_an_exact_cover_with_min_samples(n: int, n_classes: int, n_nodes: int,
+                                                      alpha: float, min_samples: int,
+                                                      seed: int) -> None:
+    labels = _labels(n, n_classes, seed % 1000)
+    try:
+        parts = dirichlet(labels, n_nodes, alpha, np.random.default_rng(seed),
+                          min_samples=min_samples)
+    except ConfigurationError:
+        # Only an unlucky streak of draws may fail; the inputs themselves are feasible.
+        assert alpha < 1.0
+        return
+    assert len(parts) == n_nodes
+    _assert_exact_cover(parts, n)
+    assert min(len(p) for p in parts) >= min_samples
+
+
+def test_dirichlet_respects_min_samples() -> None:
+    labels = _labels(500, 10)
+    for seed in range(5):
+        parts = dirichlet(labels, 10, 0.3, np.random.default_rng(seed), min_samples=20)
+        assert min(len(p) for p in parts) >= 20
+        _assert_exact_cover(parts, 500)
+
+
+def test_dirichlet_same_seed_same_parts_different_seed_different() -> None:
+    labels = _labels(300, 10)
+    a = dirichlet(labels, 4, 0.5, np.random.default_rng(3))
+    b = dirichlet(labels, 4, 0.5, np.random.default_rng(3))
+    c = dirichlet(labels, 4, 0.5, np.random.default_rng(4))
+    assert _same(a, b)
+    assert not _same(a, c)
+
+
+def test_small_alpha_gives_more_label_skew_than_large_alpha() -> None:
+    labels = _labels(1000, 10)
+
+    def skew(alpha: float) -> float:
+        return float(np.mean([
+            _max_class_share(labels, dirichlet(labels, 8, alpha, np.random.default_rng(s),
+                                               min_samples=5))
+            for s in range(5)]))
+
+    low, high = skew(0.1), skew(100.0)
+    assert low > high + 0.2
+    # Large alpha approaches IID: the top class holds little more than its 1/10 share.
+    assert high < 0.25
+
+
+def test_impossible_min_samples_raises() -> None:
+    labels = _labels(50, 10)
+    with pytest.raises(ConfigurationError, match="min_samples"):
+        dirichlet(labels, 6, 1.0, np.random.default_rng(0), min_samples=10)
+
+
+def test_no_successful_draw_raises() -> None:
+    # Feasible in total, but a 1-class data set with alpha tiny essentially never gives
+    # every node 10 of the 20 samples.
+    labels = np.zeros(20, dtype=int)
+    with pytest.raises(ConfigurationError, match="alpha"):
+        dirichlet(labels, 2, 0.01, np.random.default_rng(0), min_samples=10, max_tries=20)

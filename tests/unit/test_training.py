@@ -1,0 +1,191 @@
+"""Tests of `snakesim.learning.training`: slice training and lazy training jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+
+import torch
+
+from snakesim.learning.costs import CostModel
+from snakesim.learning.datasets import load_digits
+from snakesim.learning.evaluation import evaluate
+from snakesim.learning.models import LayerStack, digits_cnn, init_parameters
+from snakesim.learning.training import (
+    SliceResult,
+    TrainConfig,
+    TrainJob,
+    slice_job,
+    train_slice,
+)
+
+State = dict[str, torch.Tensor]
+INPUT = (1, 8, 8)
+CFG = TrainConfig(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=8, epochs=1)
+
+
+def _factory() -> LayerStack:
+    return digits_cnn(width=4)
+
+
+def _initial_state(seed: int = 0) -> State:
+    model = _factory()
+    init_parameters(model, torch.Generator().manual_seed(seed))
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+@cache
+def _digits() -> tuple[torch.Tensor, torch.Tensor]:
+    data = load_digits()
+    return data.x_train[:64].clone(), data.y_train[:64].clone()
+
+
+def _data(n: int = 24, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, *INPUT, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+def _train(trainable: Sequence[int], seed: int = 0, cfg: TrainConfig = CFG,
+           state: State | None = None, model: LayerStack | None = None) -> SliceResult:
+    x, y = _data()
+    return train_slice(model or _factory(), state or _initial_state(), trainable, x, y, cfg,
+                       torch.Generator().manual_seed(seed))
+
+
+def _keys(trainable: Sequence[int]) -> set[str]:
+    model = _factory()
+    return {k for i in trainable for k in model.group_keys(i)}
+
+
+# ----------------------------------------------------------------------- train_slice
+def test_returns_exactly_the_trainable_groups() -> None:
+    for trainable in [(0, 1, 2, 3, 4), (2, 3), (4,), (1, 4)]:
+        result = _train(trainable)
+        assert set(result.state) == _keys(trainable)
+        assert result.steps == 3  # 24 samples, batches of 8, one epoch
+        assert result.mean_loss > 0
+
+
+def test_only_trainable_groups_change() -> None:
+    state = _initial_state()
+    model = _factory()
+    trainable = (1, 3)
+    result = _train(trainable, state=state, model=model)
+    after = model.state_dict()
+    for key, before in state.items():
+        if model.group_of(key) in trainable:
+            assert not torch.equal(after[key], before), key
+            assert torch.equal(result.state[key], after[key])
+        else:
+            assert torch.equal(after[key], before), key
+
+
+def test_results_are_copies_not_views_of_the_workspace() -> None:
+    model = _factory()
+    result = _train((3, 4), model=model)
+    snapshot = {k: v.clone() for k, v in result.state.items()}
+    _train((3, 4), seed=1, model=model)  # reuse the workspace
+    assert all(torch.equal(result.state[k], snapshot[k]) for k in snapshot)
+
+
+def test_input_state_is_not_modified() -> None:
+    state = _initial_state()
+    before = {k: v.clone() for k, v in state.items()}
+    _train((0, 1, 2, 3, 4), state=state)
+    assert state.keys() == before.keys()
+    assert all(torch.equal(state[k], before[k]) for k in before)
+
+
+def test_same_seed_same_result_different_seed_different() -> None:
+    trainable = (2, 3, 4)
+    a, b, c = _train(trainable, seed=3), _train(trainable, seed=3), _train(trainable, seed=4)
+    assert a.mean_loss == b.mean_loss
+    assert all(torch.equal(a.state[k], b.state[k]) for k in a.state)
+    assert any(not torch.equal(a.state[k], c.state[k]) for k in a.state)
+
+
+def test_groups_before_the_first_trainable_group_get_no_gradient() -> None:
+    model = _factory()
+    trainable = (2, 4)
+    _train(trainable, model=model)
+    for i, group in enumerate(model.groups):
+        for p in group.parameters():
+            if i in trainable:
+                assert p.grad is not None
+            else:
+                assert p.grad is None, f"group {i} got a gradient"
+
+
+def test_loss_decreases_on_an_easy_problem() -> None:
+    x, y = _digits()
+    model = _factory()
+    state = _initial_state()
+    cfg = TrainConfig(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=16, epochs=1)
+    gen = torch.Generator().manual_seed(0)
+    losses = []
+    for _ in range(6):
+        result = train_slice(model, state, range(5), x, y, cfg, gen)
+        state = {**state, **result.state}
+        losses.append(result.mean_loss)
+    assert losses[-1] < 0.7 * losses[0]
+    model.load_state_dict(state)
+    accuracy, _ = evaluate(model, x, y)
+    assert accuracy > 0.5
+
+
+def test_adam_trains_a_slice() -> None:
+    cfg = TrainConfig(optimizer="adam", lr=1e-2, batch_size=8, epochs=2)
+    result = _train((3, 4), cfg=cfg)
+    assert result.steps == 6
+    initial = _initial_state()
+    assert all(not torch.equal(result.state[k], initial[k]) for k in result.state)
+
+
+# --------------------------------------------------------------------------- TrainJob
+def test_train_job_runs_the_work_once_and_caches() -> None:
+    calls = []
+    product = SliceResult({}, 1.5, 2)
+
+    def work() -> SliceResult:
+        calls.append(1)
+        return product
+
+    costs = CostModel(_factory, INPUT, "sgd", 0.9)
+    job = TrainJob(work, 10.0, costs.memory((4,), 8), 16)
+    assert calls == []
+    assert job.result() is product
+    assert job.result() is product
+    assert len(calls) == 1
+    assert job.flops == 10.0
+    assert job.samples == 16
+    assert job.peak_memory_bytes == job.memory.total
+
+
+def test_slice_job_knows_its_cost_before_running() -> None:
+    costs = CostModel(_factory, INPUT, "sgd", 0.9)
+    model = _factory()
+    state = _initial_state()
+    x, y = _data(n=20)
+    cfg = TrainConfig(batch_size=8, epochs=2)
+    trainable = (1, 2, 4)
+    job = slice_job(costs, model, state, trainable, x, y, cfg,
+                    torch.Generator().manual_seed(0))
+    # Nothing ran yet: the workspace model still holds its own (unloaded) parameters.
+    assert all(p.grad is None for p in model.parameters())
+    assert not torch.equal(model.state_dict()["groups.4.weight"], state["groups.4.weight"])
+    assert job.flops == costs.train_flops(trainable, 20, 8, 2)
+    assert job.memory == costs.memory(trainable, 8)
+    assert job.peak_memory_bytes == costs.memory(trainable, 8).total
+    assert job.samples == 40
+    result = job.result()
+    assert set(result.state) == _keys(trainable)
+    assert result.steps == 6
+    assert job.result() is result
+
+
+def test_slice_job_memory_uses_the_largest_real_batch() -> None:
+    costs = CostModel(_factory, INPUT, "sgd", 0.9)
+    x, y = _data(n=5)
+    job = slice_job(costs, _factory(), _initial_state(), (4,), x, y,
+                    TrainConfig(batch_size=32), torch.Generator().manual_seed(0))
+    assert job.memory == costs.memory((4,), 5)

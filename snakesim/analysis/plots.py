@@ -9,10 +9,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
 
-from snakesim.experiments.store import read_summary, read_table  # noqa: E402
+from snakesim.experiments.store import read_summary, read_table
 
 
 def plot_runs(run_dirs: Sequence[Path], out: Path) -> Path:
@@ -51,5 +52,5 @@ def plot_runs(run_dirs: Sequence[Path], out: Path) -> Path:
     return out
 
 
-def _line(ax: plt.Axes, x: pd.Series, rounds: pd.DataFrame, label: str) -> None:
+def _line(ax: Axes, x: pd.Series, rounds: pd.DataFrame, label: str) -> None:
     ax.plot(x, rounds["accuracy"], marker=".", markersize=3, linewidth=1.2, label=label)

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 
 from snakesim.config.quantities import BitsPerSecond, Bytes, FlopsPerSecond, NonNegSeconds
 
@@ -73,7 +81,7 @@ def _spread(quantity: type) -> object:
         Field(discriminator="dist"),
     ]
     return Annotated[
-        Annotated[quantity, Tag("<quantity>")] | Annotated[dists, Tag("<spread>")],  # type: ignore[valid-type]
+        Annotated[quantity, Tag("<quantity>")] | Annotated[dists, Tag("<spread>")],
         Discriminator(_spread_kind),
     ]
 

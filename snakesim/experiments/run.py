@@ -65,7 +65,7 @@ def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None
 def _context(scenario: Scenario, world: World, fabric: Fabric, data: Dataset) -> Context:
     names = learners(scenario)
     parts = _partition(scenario, data, len(names), world.rng("partition"))
-    local = {n: (data.x_train[p], data.y_train[p]) for n, p in zip(names, parts)}
+    local = {n: (data.x_train[p], data.y_train[p]) for n, p in zip(names, parts, strict=False)}
     factory = model_factory(scenario.model.name, num_classes=data.num_classes,
                             width=scenario.model.width)
     model = factory()

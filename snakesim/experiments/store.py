@@ -41,12 +41,25 @@ def write_run(out: Path, scenario: Scenario, summary: dict[str, Any],
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").unlink(missing_ok=True)  # not finished until rewritten
     resolved = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
-    _atomic(out / "scenario.yaml", lambda p: p.write_text(resolved, encoding="utf-8"))
+    _atomic(out / "scenario.yaml", _text_writer(resolved))
     for name in TABLES:
-        frame = frames[name]
-        _atomic(out / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
-    text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
-    _atomic(out / "summary.json", lambda p: p.write_text(text, encoding="utf-8"))
+        _atomic(out / f"{name}.parquet", _parquet_writer(frames[name]))
+    _atomic(out / "summary.json", _text_writer(json.dumps(summary, indent=2, sort_keys=True)
+                                               + "\n"))
+
+
+def _text_writer(text: str) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        path.write_text(text, encoding="utf-8")
+
+    return write
+
+
+def _parquet_writer(frame: pd.DataFrame) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        frame.to_parquet(path, index=False)
+
+    return write
 
 
 def read_summary(run_dir: Path) -> dict[str, Any]:

@@ -58,6 +58,6 @@ def weighted_average(states: Sequence[State], weights: Sequence[float]) -> State
     if len(states) != len(weights) or not states:
         raise ValueError("need one weight per state and at least one state")
     acc = RunningAverage()
-    for state, weight in zip(states, weights):
+    for state, weight in zip(states, weights, strict=False):
         acc.add(state, weight)
     return acc.result(like=states[0])

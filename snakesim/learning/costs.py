@@ -187,7 +187,7 @@ class CostModel:
             out = model.forward_range(h, first, len(model))
             loss = nn.functional.cross_entropy(out, y)
             if trainable:
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]
         for p in model.parameters():
             p.grad = None
         return StepCost(float(counter.get_total_flops()), sum(saved.values()))

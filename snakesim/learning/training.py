@@ -125,7 +125,7 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
                 loss = loss + cfg.distill_weight * distillation_loss(
                     logits, target, cfg.distill_temperature)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             total += float(loss.detach())
             steps += 1

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
+from typing import Any
 
 import pandas as pd
 
@@ -88,17 +89,21 @@ class Ledger:
                  "bytes_sent": sent[n.node], "bytes_received": received[n.node],
                  "bytes_relayed": self.relayed_bytes[n.node], "busy_time_s": busy[n.node],
                  "flops": flops[n.node], "jobs": jobs[n.node]} for n in nodes]
-        return pd.DataFrame(rows)
+        frame: pd.DataFrame = pd.DataFrame(rows)
+        return frame
 
     def _links(self) -> pd.DataFrame:
         rows = [{"src": s, "dst": d, "bytes": b, "transfers": self.link_transfers[(s, d)]}
                 for (s, d), b in sorted(self.link_bytes.items())]
-        return pd.DataFrame(rows, columns=["src", "dst", "bytes", "transfers"])
+        frame: pd.DataFrame = pd.DataFrame(rows, columns=["src", "dst", "bytes", "transfers"])
+        return frame
 
 
-def _frame(records: Sequence[object], kind: type) -> pd.DataFrame:
-    columns = list(kind.__dataclass_fields__)  # type: ignore[attr-defined]
-    return pd.DataFrame([asdict(r) for r in records], columns=columns)  # type: ignore[call-overload]
+def _frame(records: Sequence[Any], kind: type) -> pd.DataFrame:
+    # Columns come from the record type so an empty table still has its schema.
+    columns = [f.name for f in fields(kind)]
+    frame: pd.DataFrame = pd.DataFrame([asdict(r) for r in records], columns=columns)
+    return frame
 
 
 def _rounds(evaluations: Sequence[EvalRecord],

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from snakesim.config.schema import FedAvgStrategy, SnakeStrategy, Strategy as StrategySpec
-from snakesim.config.schema import Topology
+from snakesim.config.schema import FedAvgStrategy, SnakeStrategy, Topology
+from snakesim.config.schema import Strategy as StrategySpec
 from snakesim.strategies.base import Context, Strategy
 from snakesim.strategies.fedavg import FedAvg
 from snakesim.strategies.snake import Snake

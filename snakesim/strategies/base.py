@@ -7,9 +7,9 @@ evaluations; they never touch links, queues or counters themselves.
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Sequence
-import copy
 from dataclasses import dataclass, field, replace
 from typing import Any
 

@@ -65,7 +65,7 @@ class Snake(Strategy):
         compute = [ctx.fabric.node(node).compute_flops_per_s for node in route]
         windows = contiguous_windows(proportional_counts(compute, len(body)), body)
         extra = [head] if self.head_trainable and n > 1 else []
-        return {node: sorted({*w, *extra}) for node, w in zip(route, windows)}
+        return {node: sorted({*w, *extra}) for node, w in zip(route, windows, strict=False)}
 
     def process(self, ctx: Context) -> Process:
         """Distribute the model once, then run ``ctx.rounds`` passes of the route."""

@@ -6,7 +6,7 @@ actually allocates, and the probed FLOPs with `FlopCounterMode` on the real step
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import pairwise
 
 import pytest
@@ -22,6 +22,15 @@ INPUT = (1, 8, 8)
 N_GROUPS = 5
 SLICES: list[tuple[int, ...]] = [(0, 1, 2, 3, 4), (1, 4), (2, 3), (3,), (4,)]
 OPTIMIZERS = [("sgd", 0.9), ("sgd", 0.0), ("adam", 0.0)]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny tensors: extra intra-op threads only contend on a loaded machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _factory() -> LayerStack:
@@ -157,10 +166,14 @@ def test_fewer_trainable_groups_never_need_more_memory() -> None:
     for k in range(1, N_GROUPS):
         more = costs.memory(range(k - 1, N_GROUPS), batch)
         fewer = costs.memory(range(k, N_GROUPS), batch)
-        assert fewer.gradients <= more.gradients
-        assert fewer.optimizer <= more.optimizer
-        # Freezing one more leading group drops its saved activations.
-        assert fewer.activations < more.activations
+        assert fewer.gradients < more.gradients
+        assert fewer.optimizer < more.optimizer
+        assert fewer.activations <= more.activations
+        if k >= 2:
+            # Freezing a leading group drops the activations it saved. (Freezing conv1
+            # alone saves nothing: its input is the batch and its ReLU output is what
+            # conv2 keeps anyway.)
+            assert fewer.activations < more.activations
     full = costs.memory(range(N_GROUPS), batch)
     for trainable in SLICES:
         part = costs.memory(trainable, batch)

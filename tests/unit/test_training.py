@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 
+import pytest
 import torch
 
 from snakesim.learning.costs import CostModel
@@ -22,6 +23,15 @@ from snakesim.learning.training import (
 State = dict[str, torch.Tensor]
 INPUT = (1, 8, 8)
 CFG = TrainConfig(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=8, epochs=1)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny tensors: extra intra-op threads only contend on a loaded machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _factory() -> LayerStack:
@@ -117,20 +127,23 @@ def test_groups_before_the_first_trainable_group_get_no_gradient() -> None:
 
 
 def test_loss_decreases_on_an_easy_problem() -> None:
+    # 64 real digits, 8 epochs of the whole model (width 8: width 4 learns too slowly).
     x, y = _digits()
-    model = _factory()
-    state = _initial_state()
-    cfg = TrainConfig(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=16, epochs=1)
+    model = digits_cnn(width=8)
+    init_parameters(model, torch.Generator().manual_seed(0))
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    cfg = TrainConfig(optimizer="adam", lr=0.01, batch_size=8, epochs=1)
     gen = torch.Generator().manual_seed(0)
     losses = []
-    for _ in range(6):
+    for _ in range(8):
         result = train_slice(model, state, range(5), x, y, cfg, gen)
         state = {**state, **result.state}
         losses.append(result.mean_loss)
-    assert losses[-1] < 0.7 * losses[0]
+    assert losses[-1] < 0.5 * losses[0]
+    assert min(losses[4:]) < min(losses[:4])
     model.load_state_dict(state)
     accuracy, _ = evaluate(model, x, y)
-    assert accuracy > 0.5
+    assert accuracy > 0.6
 
 
 def test_adam_trains_a_slice() -> None:

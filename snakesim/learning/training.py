@@ -93,7 +93,12 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
     SliceResult
         Copies of the trained groups' parameters and buffers, and the mean loss.
     """
+    if not trainable:
+        raise ValueError("a slice job needs at least one trainable group")
     model.load_state_dict(state)
+    # The workspace is reused across jobs: drop gradients an earlier job left on groups
+    # that are frozen now, so they neither linger in memory nor leak into this job.
+    model.zero_grad(set_to_none=True)
     distill = cfg.distill_weight > 0
     if distill:
         if teacher is None:

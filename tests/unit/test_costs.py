@@ -75,7 +75,7 @@ class RealStep:
                 h = model.forward_range(x, 0, first)
             loss = nn.functional.cross_entropy(model.forward_range(h, first, len(model)), y)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
 
         self.model = model

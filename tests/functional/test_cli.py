@@ -1,0 +1,122 @@
+"""The command line as a user meets it: run, validate, schema, plot and their errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from snakesim.cli import app
+from snakesim.config import load_scenario
+from tests.conftest import REPO, small_scenario
+
+runner = CliRunner()
+
+
+def invoke(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args))
+
+
+def test_run_writes_the_result_folder(write_yaml, tmp_path: Path) -> None:
+    path = write_yaml(small_scenario({"name": "snake"}, training={"rounds": 1}))
+    out = tmp_path / "run"
+    result = invoke("run", str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "final accuracy" in result.output
+    names = {p.name for p in out.iterdir()}
+    assert {"scenario.yaml", "summary.json", "rounds.parquet", "transfers.parquet",
+            "computes.parquet", "nodes.parquet", "links.parquet"} <= names
+    assert not [n for n in names if n.startswith(".")]  # no temporary files left
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("strategy", "rounds", "final_accuracy", "total_bytes", "link_bytes",
+                "sim_time_s", "max_node_peak_memory_bytes", "max_node_storage_bytes"):
+        assert key in summary
+    # The resolved scenario is a valid scenario equal to the one that ran.
+    assert load_scenario(out / "scenario.yaml") == load_scenario(path)
+
+
+def test_default_out_is_results_slash_name(write_yaml, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_yaml(small_scenario({"name": "fedavg"}, training={"rounds": 1}))
+    monkeypatch.chdir(tmp_path)
+    assert invoke("run", str(path), "-q").exit_code == 0
+    assert (tmp_path / "results" / "small" / "summary.json").is_file()
+
+
+BAD_FILES = {
+    "unknown key": ("name: x\nstrategy: {name: snake}\ncolour: red\n",
+                    "bad.yaml: colour: unknown key (got colour)"),
+    "negative bandwidth": ("name: x\nstrategy: {name: snake}\nlinks: {bandwidth: -5 Mbps}\n",
+                           "bad.yaml: links.bandwidth: must be > 0 (got -5 Mbps)"),
+    "unknown unit": ("name: x\nstrategy: {name: snake}\nlinks: {latency: 5 lightyears}\n",
+                     "bad.yaml: links.latency: unknown time unit 'lightyears'"),
+    "yaml syntax": ("name: x\nstrategy: [snake\n", "bad.yaml:3:1: YAML syntax error"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_bad_files_give_one_located_line_and_exit_2(case: str, command: str,
+                                                     tmp_path: Path) -> None:
+    text, expected = BAD_FILES[case]
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    result = invoke(command, str(path))
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert expected in lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_missing_file(command: str, tmp_path: Path) -> None:
+    result = invoke(command, str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {tmp_path / 'nope.yaml'}: no such file"
+
+
+def test_validate_accepts_the_shipped_scenarios() -> None:
+    files = sorted(str(p) for p in (REPO / "scenarios").glob("*.yaml"))
+    assert files
+    result = invoke("validate", *files)
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": ok") == len(files)
+
+
+def test_schema_is_json_schema_of_a_scenario() -> None:
+    result = invoke("schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["title"] == "Scenario"
+    assert "strategy" in schema["required"]
+
+
+def test_plot_draws_runs(write_yaml, tmp_path: Path) -> None:
+    runs = []
+    for strategy in ("snake", "fedavg"):
+        path = write_yaml(small_scenario({"name": strategy}, training={"rounds": 1}),
+                          name=f"{strategy}.yaml")
+        runs.append(tmp_path / strategy)
+        assert invoke("run", str(path), "--out", str(runs[-1]), "-q").exit_code == 0
+    png = tmp_path / "fig.png"
+    result = invoke("plot", *map(str, runs), "--out", str(png))
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 10_000  # a drawn figure, not an empty canvas
+
+
+def test_plot_of_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    result = invoke("plot", str(tmp_path))
+    assert result.exit_code == 2
+    assert "not a finished run" in result.output
+
+
+def test_quickstart_files_are_the_same_scenario_but_for_the_strategy() -> None:
+    snake = yaml.safe_load((REPO / "scenarios" / "quickstart.yaml").read_text())
+    fedavg = yaml.safe_load((REPO / "scenarios" / "quickstart-fedavg.yaml").read_text())
+    for key in ("data", "model", "training", "topology", "nodes", "links", "seed"):
+        assert snake[key] == fedavg[key], key

@@ -1,0 +1,141 @@
+"""Behaviour of the strategies on real (small) runs: orderings that follow from the schemes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from snakesim.config import validate_scenario
+from snakesim.experiments import RunResult, run_scenario
+from snakesim.learning.costs import CostModel
+from snakesim.learning.models import model_factory
+from tests.conftest import small_scenario
+
+
+def run(strategy: dict[str, Any], **changes: Any) -> RunResult:
+    return run_scenario(validate_scenario(small_scenario(strategy, **changes)))
+
+
+@pytest.fixture(scope="module")
+def snake() -> RunResult:
+    return run({"name": "snake", "mode": "p2p"})
+
+
+@pytest.fixture(scope="module")
+def fedavg() -> RunResult:
+    return run({"name": "fedavg"})
+
+
+def model_bytes() -> int:
+    factory = model_factory("digits_cnn", num_classes=10, width=8)
+    return CostModel(factory, (1, 8, 8), "adam", 0.9).model_bytes()
+
+
+def test_snake_sends_fewer_bytes_per_round_and_needs_less_memory(snake: RunResult,
+                                                                  fedavg: RunResult) -> None:
+    assert snake.summary["bytes_per_round"] < fedavg.summary["bytes_per_round"]
+    assert (snake.summary["max_node_peak_memory_bytes"]
+            < fedavg.summary["max_node_peak_memory_bytes"])
+
+
+def test_fedavg_moves_the_whole_model_down_and_up_per_client_and_round(
+        fedavg: RunResult) -> None:
+    t = fedavg.frames["transfers"]
+    size = model_bytes()
+    assert set(t["nbytes"]) == {size}
+    per_round = t.groupby(["round", "kind"]).size()
+    assert (per_round == 4).all()  # 4 clients, one download and one upload each
+    assert fedavg.summary["total_bytes"] == 2 * 4 * 2 * size
+    assert fedavg.summary["rounds"] == 2
+
+
+def test_fedavg_round_ends_with_its_last_upload(fedavg: RunResult) -> None:
+    rounds = fedavg.frames["rounds"]
+    uploads = fedavg.frames["transfers"].query("kind == 'upload'")
+    last_upload = uploads.groupby("round")["end_s"].max()
+    assert rounds.set_index("round")["sim_time_s"].to_dict() == pytest.approx(
+        last_upload.to_dict())
+
+
+def test_snake_distributes_the_model_once_then_hands_off_changed_groups(
+        snake: RunResult) -> None:
+    t = snake.frames["transfers"]
+    init = t.query("kind == 'init'")
+    assert len(init) == 3 and set(init["nbytes"]) == {model_bytes()}
+    assert set(init["src"]) == {"n1"}
+    handoffs = t.query("kind == 'handoff'")
+    # 4 nodes, 2 passes: 3 hand-offs in the first pass, 4 (incl. the wrap) in the second.
+    assert len(handoffs) == 7
+    assert handoffs.iloc[0]["nbytes"] < model_bytes()  # only what n1 changed
+
+
+def test_snake_trains_every_node_once_per_pass_with_smaller_slices(snake: RunResult,
+                                                                   fedavg: RunResult) -> None:
+    c = snake.frames["computes"]
+    assert list(c["node"]) == ["n1", "n2", "n3", "n4"] * 2
+    # Each Snake job trains a window; FedAvg trains everything: fewer FLOPs per sample.
+    per_sample_snake = (c["flops"] / c["samples"]).max()
+    f = fedavg.frames["computes"]
+    assert per_sample_snake < (f["flops"] / f["samples"]).min()
+
+
+def test_cs_mode_uploads_only_the_trained_groups_to_the_server() -> None:
+    result = run({"name": "snake", "mode": "cs"})
+    t = result.frames["transfers"]
+    uploads = t.query("kind == 'upload'")
+    assert set(uploads["dst"]) == {"server"}
+    assert (uploads["nbytes"] < model_bytes()).all()
+    assert set(t.query("kind == 'handoff'")["src"]) == {"server"}
+
+
+def test_p2p_handoffs_cross_the_star_through_the_server(snake: RunResult) -> None:
+    handoffs = snake.frames["transfers"].query("kind == 'handoff'")
+    assert (handoffs["hops"] == 2).all()
+    nodes = snake.frames["nodes"].set_index("node")
+    assert nodes.loc["server", "bytes_relayed"] == (handoffs["nbytes"].sum()
+                                                    + snake.frames["transfers"].query(
+                                                        "kind == 'init'")["nbytes"].sum())
+
+
+def test_evaluation_after_every_hop_and_every_round(snake: RunResult,
+                                                    fedavg: RunResult) -> None:
+    assert len(snake.frames["rounds"]) == 8
+    assert len(fedavg.frames["rounds"]) == 2
+    for result in (snake, fedavg):
+        rounds = result.frames["rounds"]
+        assert rounds["sim_time_s"].is_monotonic_increasing
+        assert rounds["cum_total_bytes"].is_monotonic_increasing
+        assert ((rounds["accuracy"] >= 0) & (rounds["accuracy"] <= 1)).all()
+
+
+def test_tables_carry_run_id_strategy_and_time(snake: RunResult) -> None:
+    for name, frame in snake.frames.items():
+        assert isinstance(frame, pd.DataFrame)
+        assert {"run_id", "strategy"} <= set(frame.columns), name
+        assert set(frame["run_id"]) <= {"small-s3"}
+    assert snake.summary["max_node_storage_bytes"] > 0
+
+
+def test_compute_time_is_flops_over_node_rate(snake: RunResult) -> None:
+    c = snake.frames["computes"]
+    nodes = snake.frames["nodes"].set_index("node")["compute_flops_per_s"]
+    expected = c["flops"] / c["node"].map(nodes)
+    assert (c["end_s"] - c["start_s"]).to_numpy() == pytest.approx(expected.to_numpy())
+
+
+def test_distillation_charges_the_teacher() -> None:
+    plain = run({"name": "snake"}, training={"rounds": 1, "optimizer": "adam", "lr": 0.003})
+    kd = run({"name": "snake", "distill": "on"},
+             training={"rounds": 1, "optimizer": "adam", "lr": 0.003})
+    assert kd.summary["total_flops"] > plain.summary["total_flops"]
+    assert kd.summary["max_node_peak_memory_bytes"] > plain.summary["max_node_peak_memory_bytes"]
+    assert kd.summary["total_bytes"] == plain.summary["total_bytes"]
+
+
+def test_more_rounds_improve_a_learnable_task() -> None:
+    result = run({"name": "fedavg"}, data={"partition": {"kind": "iid"}},
+                 training={"rounds": 3, "optimizer": "adam", "lr": 0.003, "local_epochs": 2})
+    acc = result.frames["rounds"]["accuracy"]
+    assert acc.iloc[-1] > 0.5

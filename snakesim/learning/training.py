@@ -112,13 +112,15 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
     optimizer = make_optimizer(params, cfg)
     first = groups[0]
     model.train()
-    total, steps = 0.0, 0
+    total, steps = torch.zeros(()), 0
     for _ in range(cfg.epochs):
         order = torch.randperm(len(x), generator=generator)
         for start in range(0, len(x), cfg.batch_size):
             batch = order[start:start + cfg.batch_size]
-            with torch.no_grad():
-                h = model.forward_range(x[batch], 0, first)
+            h = x[batch]
+            if first > 0:
+                with torch.no_grad():
+                    h = model.forward_range(h, 0, first)
             logits = model.forward_range(h, first, len(model))
             loss = nn.functional.cross_entropy(logits, y[batch])
             if distill:
@@ -132,12 +134,12 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
-            total += float(loss.detach())
+            total += loss.detach()
             steps += 1
     keys = [k for i in groups for k in model.group_keys(i)]
     current = model.state_dict()
-    return SliceResult({k: current[k].detach().clone() for k in keys}, total / max(steps, 1),
-                       steps)
+    return SliceResult({k: current[k].detach().clone() for k in keys},
+                       float(total) / max(steps, 1), steps)
 
 
 class TrainJob:

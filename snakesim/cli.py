@@ -60,6 +60,7 @@ def run(
     torch.set_num_threads(threads)
     from snakesim.analysis.report import summary_table
     from snakesim.config import load_scenario
+    from snakesim.errors import ConfigurationError
     from snakesim.experiments import run_scenario, write_run
 
     scenario = load_scenario(file, seed=seed)
@@ -73,7 +74,11 @@ def run(
             bar.update(task, completed=done, total=total,
                        description=f"{scenario.name}: {what}")
 
-        result = run_scenario(scenario, on_progress=progress)
+        try:
+            result = run_scenario(scenario, on_progress=progress)
+        except ConfigurationError as error:
+            # A valid file that cannot run as asked: still say which file.
+            raise ConfigurationError(f"{file}: {error}") from None
     write_run(target, scenario, result.summary, result.frames)
     if not quiet:
         out.print(summary_table(result.summary))
@@ -124,7 +129,12 @@ def plot(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        # Results are written only when a run ends, so nothing half-written is left.
+        err.print("interrupted", highlight=False)
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
@@ -21,14 +19,9 @@ from pydantic import (
 )
 
 from snakesim.config.quantities import BitsPerSecond, Bytes, FlopsPerSecond, NonNegSeconds
+from snakesim.config.strategies import Frozen, Strategy
 
 T = TypeVar("T", float, int)
-
-
-class Frozen(BaseModel):
-    """Base of every schema model: immutable, and unknown keys are errors."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 # --------------------------------------------------------------------------- nodes
@@ -243,35 +236,6 @@ class TrainingSpec(Frozen):
     batch_size: int = Field(default=32, ge=1)
     local_epochs: int = Field(default=1, ge=1)
     rounds: int = Field(default=10, ge=1)
-
-
-# ---------------------------------------------------------------------- strategies
-def _on_off(value: object) -> object:
-    # YAML 1.1 reads a bare on/off as a boolean; accept what the user meant.
-    return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
-
-
-class SnakeStrategy(Frozen):
-    """Snake Learning (Yu et al., arXiv 2405.03372): see `snakesim.strategies.snake`."""
-
-    name: Literal["snake"]
-    mode: Literal["p2p", "cs"] = "p2p"
-    server: str | None = None
-    route: list[str] | None = None
-    head_trainable: bool = True
-    distill: Annotated[Literal["off", "on"], BeforeValidator(_on_off)] = "off"
-    distill_weight: float = Field(default=1.0, gt=0)
-    distill_temperature: float = Field(default=2.0, gt=0)
-
-
-class FedAvgStrategy(Frozen):
-    """Federated averaging (McMahan et al. 2017) through a server node."""
-
-    name: Literal["fedavg"]
-    server: str | None = None
-
-
-Strategy = Annotated[SnakeStrategy | FedAvgStrategy, Field(discriminator="name")]
 
 
 # ------------------------------------------------------------------------ scenario

@@ -1,24 +1,29 @@
-"""Distributed-learning strategies and their registry."""
+"""Distributed-learning strategies and their registry.
+
+Each scheme lives in its own module, which provides ``build(spec, topology) -> Strategy``
+for its scenario section (`snakesim.config.strategies`). The registry maps a scenario's
+``strategy.name`` to that module, imported on first use.
+"""
 
 from __future__ import annotations
 
-from snakesim.config.schema import FedAvgStrategy, SnakeStrategy, Topology
-from snakesim.config.schema import Strategy as StrategySpec
-from snakesim.strategies.base import Context, Strategy
-from snakesim.strategies.fedavg import FedAvg
-from snakesim.strategies.snake import Snake
+import importlib
 
-__all__ = ["Context", "FedAvg", "Snake", "Strategy", "build_strategy"]
+from snakesim.config.schema import Topology
+from snakesim.config.strategies import Strategy as StrategySpec
+from snakesim.strategies.base import Context, Strategy
+
+__all__ = ["REGISTRY", "Context", "Strategy", "build_strategy"]
+
+REGISTRY: dict[str, str] = {
+    "snake": "snakesim.strategies.snake",
+    "fedavg": "snakesim.strategies.fedavg",
+}
+"""Scenario ``strategy.name`` -> module that implements it (and defines ``build``)."""
 
 
 def build_strategy(spec: StrategySpec, topology: Topology) -> Strategy:
     """The strategy a scenario's ``strategy`` section asks for."""
-    server = spec.server or topology.server
-    if isinstance(spec, SnakeStrategy):
-        distill = ((spec.distill_weight, spec.distill_temperature) if spec.distill == "on"
-                   else None)
-        return Snake(spec.mode, server, spec.route, spec.head_trainable, distill)
-    if isinstance(spec, FedAvgStrategy):
-        assert server is not None  # guaranteed by config.checks
-        return FedAvg(server)
-    raise AssertionError(f"unhandled strategy {spec!r}")
+    module = importlib.import_module(REGISTRY[spec.name])
+    strategy: Strategy = module.build(spec, topology)
+    return strategy

@@ -12,6 +12,8 @@ however many clients there are.
 
 from __future__ import annotations
 
+from snakesim.config.schema import Topology
+from snakesim.config.strategies import FedAvgStrategy
 from snakesim.learning.aggregation import RunningAverage
 from snakesim.learning.training import State
 from snakesim.strategies.base import Context, Process, Strategy
@@ -59,3 +61,10 @@ class FedAvg(Strategy):
         yield fabric.send(client, self.server, model, kind="upload", round=rnd, payload=job)
         # The update is needed only now, on arrival: the real training runs here.
         average.add(job.result().state, ctx.samples(client))
+
+
+def build(spec: FedAvgStrategy, topology: Topology) -> FedAvg:
+    """The `FedAvg` strategy a scenario's ``strategy`` section describes."""
+    server = spec.server or topology.server
+    assert server is not None  # guaranteed by snakesim.config.checks
+    return FedAvg(server)

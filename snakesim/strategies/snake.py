@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from snakesim.config.schema import Topology
+from snakesim.config.strategies import SnakeStrategy
 from snakesim.strategies.assignment import contiguous_windows, proportional_counts
 from snakesim.strategies.base import Context, Process, Strategy
 
@@ -105,3 +107,10 @@ class Snake(Strategy):
                     holder = controller
                 ctx.world.progress((rnd - 1) * len(route) + step + 1, total,
                                    f"pass {rnd}/{ctx.rounds}")
+
+
+def build(spec: SnakeStrategy, topology: Topology) -> Snake:
+    """The `Snake` strategy a scenario's ``strategy`` section describes."""
+    distill = (spec.distill_weight, spec.distill_temperature) if spec.distill == "on" else None
+    return Snake(spec.mode, spec.server or topology.server, spec.route, spec.head_trainable,
+                 distill)

@@ -120,3 +120,14 @@ def test_quickstart_files_are_the_same_scenario_but_for_the_strategy() -> None:
     fedavg = yaml.safe_load((REPO / "scenarios" / "quickstart-fedavg.yaml").read_text())
     for key in ("data", "model", "training", "topology", "nodes", "links", "seed"):
         assert snake[key] == fedavg[key], key
+
+
+def test_a_valid_file_that_cannot_run_names_the_file(write_yaml) -> None:
+    data = small_scenario({"name": "fedavg"},
+                          data={"partition": {"kind": "dirichlet", "alpha": 0.5,
+                                              "min_samples": 400}})
+    path = write_yaml(data)
+    result = invoke("run", str(path), "-q")
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {path}: data.partition.min_samples:")
+    assert len(result.output.strip().splitlines()) == 1

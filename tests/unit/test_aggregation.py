@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 from hypothesis import given, settings
@@ -14,14 +12,6 @@ from snakesim.learning.aggregation import RunningAverage, weighted_average
 State = dict[str, torch.Tensor]
 FAST = settings(max_examples=50, deadline=None)
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny tensors: extra intra-op threads only contend on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _state(seed: int) -> State:

@@ -6,7 +6,7 @@ actually allocates, and the probed FLOPs with `FlopCounterMode` on the real step
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from itertools import pairwise
 
 import pytest
@@ -23,14 +23,6 @@ N_GROUPS = 5
 SLICES: list[tuple[int, ...]] = [(0, 1, 2, 3, 4), (1, 4), (2, 3), (3,), (4,)]
 OPTIMIZERS = [("sgd", 0.9), ("sgd", 0.0), ("adam", 0.0)]
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny tensors: extra intra-op threads only contend on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _factory() -> LayerStack:

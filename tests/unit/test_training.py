@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import cache
 
-import pytest
 import torch
 
 from snakesim.learning.costs import CostModel
@@ -24,14 +23,6 @@ State = dict[str, torch.Tensor]
 INPUT = (1, 8, 8)
 CFG = TrainConfig(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=8, epochs=1)
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny tensors: extra intra-op threads only contend on a loaded machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _factory() -> LayerStack:

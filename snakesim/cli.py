@@ -66,8 +66,7 @@ def run(
     scenario = load_scenario(file, seed=seed)
     target = out_dir or Path("results") / scenario.name
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, disable=quiet, transient=True) as bar:
+    with _bar(quiet) as bar:
         task = bar.add_task(f"{scenario.name}: starting", total=None)
 
         def progress(done: int, total: int, what: str) -> None:
@@ -103,6 +102,37 @@ def validate(files: list[Path] = typer.Argument(..., help="Scenario YAML files."
         err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
     if problems:
         raise typer.Exit(2)
+
+
+@app.command()
+@_friendly
+def sweep(
+    file: Path = typer.Argument(..., help="Sweep YAML file."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Sweep folder "
+                                        "[default: results/<sweep name>]"),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Runs in parallel (processes)."),
+) -> None:
+    """Run every point of a sweep (resuming: finished points are skipped)."""
+    from snakesim.config.sweep import load_sweep
+    from snakesim.experiments.sweep import run_sweep
+
+    loaded = load_sweep(file)
+    target = out_dir or Path("results") / loaded.spec.name
+    with _bar() as bar:
+        task = bar.add_task(f"{loaded.spec.name}", total=len(loaded.points))
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total,
+                       description=f"{loaded.spec.name}: {label}")
+
+        table = run_sweep(loaded, target, jobs=jobs, on_progress=progress)
+    out.print(f"{len(table)} of {len(loaded.points)} runs finished; "
+              f"summary in {target / 'summary.parquet'}")
+
+
+def _bar(disable: bool = False) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, disable=disable, transient=True)
 
 
 @app.command()

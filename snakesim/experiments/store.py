@@ -35,11 +35,22 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def atomic_write(path: Path, content: str | pd.DataFrame) -> None:
+    """Write text or a table (as parquet) to ``path`` atomically."""
+    if isinstance(content, pd.DataFrame):
+        _atomic(path, _parquet_writer(content))
+    else:
+        _atomic(path, _text_writer(content))
+
+
 def write_run(out: Path, scenario: Scenario, summary: dict[str, Any],
               frames: dict[str, pd.DataFrame]) -> None:
     """Write a finished run to ``out`` (created if needed; files replaced)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").unlink(missing_ok=True)  # not finished until rewritten
+    for stale in out.glob(".*"):  # temporary files of a run that was killed mid-write
+        if stale.is_file():
+            stale.unlink()
     resolved = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
     _atomic(out / "scenario.yaml", _text_writer(resolved))
     for name in TABLES:

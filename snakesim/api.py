@@ -1,0 +1,90 @@
+"""The Python API: run scenarios and sweeps and load their results without the CLI.
+
+    import snakesim
+    result = snakesim.run("scenarios/quickstart.yaml", out="results/quickstart")
+    result.summary["final_accuracy"], result.frames["rounds"]
+    table = snakesim.sweep("scenarios/sweeps/heterogeneity.yaml", jobs=2)
+    run = snakesim.load_run("results/quickstart")      # summary + every table
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from snakesim.config import Scenario, load_scenario
+from snakesim.config.sweep import load_sweep
+from snakesim.experiments.run import RunResult, run_scenario
+from snakesim.experiments.store import TABLES, read_summary, read_table, write_run
+from snakesim.experiments.sweep import SweepProgress, run_sweep
+from snakesim.sim.world import ProgressCallback
+
+
+def run(scenario: Scenario | str | Path, *, out: str | Path | None = None,
+        seed: int | None = None, threads: int = 1,
+        on_progress: ProgressCallback | None = None) -> RunResult:
+    """Run a scenario (a file or a `Scenario`) and optionally write its results.
+
+    Parameters
+    ----------
+    scenario
+        A scenario file path, or an already validated `Scenario`.
+    out
+        Results folder to write (as ``snakesim run --out``); nothing is written if None.
+    seed
+        Replaces the scenario's seed.
+    threads
+        PyTorch intra-op threads for this process.
+    on_progress
+        Optional ``(done, total, description)`` callback.
+    """
+    if isinstance(scenario, Scenario):
+        spec = scenario if seed is None else scenario.model_copy(update={"seed": seed})
+    else:
+        spec = load_scenario(scenario, seed=seed)
+    torch.set_num_threads(threads)
+    result = run_scenario(spec, on_progress=on_progress)
+    if out is not None:
+        write_run(Path(out), spec, result.summary, result.frames)
+    return result
+
+
+def sweep(file: str | Path, *, out: str | Path | None = None, jobs: int = 1,
+          on_progress: SweepProgress | None = None) -> pd.DataFrame:
+    """Run (or resume) a sweep file; return its summary table (one row per point).
+
+    ``out`` defaults to ``results/<sweep name>/``.
+    """
+    loaded = load_sweep(file)
+    target = Path(out) if out is not None else Path("results") / loaded.spec.name
+    return run_sweep(loaded, target, jobs=jobs, on_progress=on_progress)
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A finished run read back from its folder."""
+
+    path: Path
+    summary: dict[str, Any]
+    frames: dict[str, pd.DataFrame]
+
+
+def load_run(path: str | Path) -> LoadedRun:
+    """Read a run folder's summary and every result table."""
+    run_dir = Path(path)
+    return LoadedRun(run_dir, read_summary(run_dir),
+                     {name: read_table(run_dir, name) for name in TABLES})
+
+
+def load_sweep_summary(path: str | Path) -> pd.DataFrame:
+    """Read a sweep folder's ``summary.parquet``."""
+    from snakesim.errors import ResultsError
+
+    file = Path(path) / "summary.parquet"
+    if not file.is_file():
+        raise ResultsError(f"{path}: not a sweep folder (no summary.parquet)")
+    return pd.read_parquet(file)

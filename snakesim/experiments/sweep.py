@@ -1,0 +1,122 @@
+"""Run a sweep: every point in its own folder, in parallel, resumable; one summary table.
+
+Layout of the sweep folder ``DIR``: one sub-folder per point (the same layout as
+``snakesim run``), named from the swept values, plus ``summary.parquet`` (one row per
+point: the swept values as columns, then the run's summary). A point whose folder holds
+``summary.json`` is finished and is skipped when the same sweep runs again, so a sweep
+interrupted by a crash or Ctrl-C resumes where it stopped and loses no finished run;
+``summary.json`` is written last and atomically, so a half-written run never counts.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+import yaml
+
+from snakesim.config.schema import Scenario
+from snakesim.config.sweep import Sweep, SweepPoint
+from snakesim.experiments.run import run_scenario
+from snakesim.experiments.store import atomic_write, read_summary, write_run
+
+SweepProgress = Callable[[int, int, str], None]
+"""Called as ``(finished, total, label)`` after each point."""
+
+
+def run_point(scenario: Scenario, out: Path, threads: int = 1) -> dict[str, Any]:
+    """Run one point into ``out`` and return its summary (used in worker processes)."""
+    torch.set_num_threads(threads)
+    result = run_scenario(scenario)
+    write_run(out, scenario, result.summary, result.frames)
+    return result.summary
+
+
+def run_sweep(sweep: Sweep, out: Path, *, jobs: int = 1,
+              on_progress: SweepProgress | None = None) -> pd.DataFrame:
+    """Run every unfinished point of ``sweep`` and write ``out/summary.parquet``.
+
+    Parameters
+    ----------
+    sweep
+        A loaded sweep (`snakesim.config.sweep.load_sweep`).
+    out
+        The sweep folder (created if needed).
+    jobs
+        Worker processes; 1 runs the points in this process.
+    on_progress
+        Optional progress callback.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The summary table, one row per point in sweep order.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "sweep.yaml", yaml.safe_dump(
+        {**sweep.spec.model_dump(mode="json"), "base": str(sweep.base_path)}, sort_keys=False))
+    todo = [p for p in sweep.points if not (out / p.label / "summary.json").is_file()]
+    done = len(sweep.points) - len(todo)
+    total = len(sweep.points)
+    if on_progress is not None:
+        on_progress(done, total, f"{done} already finished" if done else "starting")
+    if jobs <= 1:
+        for point in todo:
+            run_point(point.scenario, out / point.label)
+            done += 1
+            if on_progress is not None:
+                on_progress(done, total, point.label)
+    else:
+        _run_parallel(todo, out, jobs, done, total, on_progress)
+    return write_sweep_summary(sweep, out)
+
+
+def _run_parallel(todo: list[SweepPoint], out: Path, jobs: int, done: int, total: int,
+                  on_progress: SweepProgress | None) -> None:
+    # 'spawn' gives each worker a clean interpreter: no forked torch thread pools.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending: dict[Future[dict[str, Any]], SweepPoint] = {
+            pool.submit(run_point, p.scenario, out / p.label): p for p in todo}
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    point = pending.pop(future)
+                    future.result()  # re-raise a worker's error here
+                    done += 1
+                    if on_progress is not None:
+                        on_progress(done, total, point.label)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def write_sweep_summary(sweep: Sweep, out: Path) -> pd.DataFrame:
+    """Collect the finished points' summaries into ``out/summary.parquet``."""
+    rows = []
+    for point in sweep.points:
+        run_dir = out / point.label
+        if not (run_dir / "summary.json").is_file():
+            continue
+        swept = {key: _cell(point.values.get(key, point.scenario.seed if key == "seed"
+                                             else None))
+                 for key in sweep.swept_keys}
+        rows.append({"point": point.index, "run_dir": point.label, **swept,
+                     **read_summary(run_dir)})
+    frame: pd.DataFrame = pd.DataFrame(rows)
+    atomic_write(out / "summary.parquet", frame)
+    return frame
+
+
+def _cell(value: Any) -> Any:
+    # Parquet columns need one type; a swept mapping (a strategy section) becomes text.
+    if isinstance(value, (dict, list)):
+        return yaml.safe_dump(value, default_flow_style=True).strip()
+    return value

@@ -54,14 +54,17 @@ def run(scenario: Scenario | str | Path, *, out: str | Path | None = None,
 
 
 def sweep(file: str | Path, *, out: str | Path | None = None, jobs: int = 1,
+          backend: str = "local", address: str | None = None,
           on_progress: SweepProgress | None = None) -> pd.DataFrame:
     """Run (or resume) a sweep file; return its summary table (one row per point).
 
-    ``out`` defaults to ``results/<sweep name>/``.
+    ``out`` defaults to ``results/<sweep name>/``; ``backend="ray"`` runs the points on
+    a Ray cluster (``address``) or a local Ray instance (see `run_sweep`).
     """
     loaded = load_sweep(file)
     target = Path(out) if out is not None else Path("results") / loaded.spec.name
-    return run_sweep(loaded, target, jobs=jobs, on_progress=on_progress)
+    return run_sweep(loaded, target, jobs=jobs, backend=backend, address=address,
+                     on_progress=on_progress)
 
 
 @dataclass(frozen=True)

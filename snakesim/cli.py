@@ -111,11 +111,17 @@ def sweep(
     out_dir: Path | None = typer.Option(None, "--out", help="Sweep folder "
                                         "[default: results/<sweep name>]"),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Runs in parallel (processes)."),
+    backend: str = typer.Option("local", "--backend", help="local | ray"),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address "
+                                       "[default: start a local Ray instance]"),
 ) -> None:
     """Run every point of a sweep (resuming: finished points are skipped)."""
     from snakesim.config.sweep import load_sweep
+    from snakesim.errors import ConfigurationError
     from snakesim.experiments.sweep import run_sweep
 
+    if backend not in ("local", "ray"):
+        raise ConfigurationError(f"--backend: must be local or ray (got {backend})")
     loaded = load_sweep(file)
     target = out_dir or Path("results") / loaded.spec.name
     with _bar() as bar:
@@ -125,7 +131,8 @@ def sweep(
             bar.update(task, completed=done, total=total,
                        description=f"{loaded.spec.name}: {label}")
 
-        table = run_sweep(loaded, target, jobs=jobs, on_progress=progress)
+        table = run_sweep(loaded, target, jobs=jobs, backend=backend, address=address,
+                          on_progress=progress)
     out.print(f"{len(table)} of {len(loaded.points)} runs finished; "
               f"summary in {target / 'summary.parquet'}")
 
@@ -146,15 +153,36 @@ def schema() -> None:
 @app.command()
 @_friendly
 def plot(
-    run_dirs: list[Path] = typer.Argument(..., help="Run folders written by 'snakesim run'."),
-    out_file: Path | None = typer.Option(None, "--out", help="PNG file "
-                                         "[default: <first run>/accuracy.png]"),
+    dirs: list[Path] = typer.Argument(..., help="Run folders written by 'snakesim run', "
+                                      "or one sweep folder written by 'snakesim sweep'."),
+    out_file: Path | None = typer.Option(None, "--out", help="Runs: the PNG file "
+                                         "[default: <first run>/accuracy.png]. Sweep: the "
+                                         "folder for its figures [default: <sweep>/figures]."),
 ) -> None:
-    """Plot accuracy against cumulative bytes and simulated time."""
+    """Plot accuracy against cumulative bytes and simulated time (runs or a sweep)."""
+    if len(dirs) == 1 and (dirs[0] / "summary.parquet").is_file():
+        from snakesim.analysis.sweep_report import plot_sweep
+
+        for path in plot_sweep(dirs[0], out_file):
+            out.print(f"wrote {path}")
+        return
     from snakesim.analysis.plots import plot_runs
 
-    target = out_file or run_dirs[0] / "accuracy.png"
-    out.print(f"wrote {plot_runs(run_dirs, target)}")
+    target = out_file or dirs[0] / "accuracy.png"
+    out.print(f"wrote {plot_runs(dirs, target)}")
+
+
+@app.command()
+@_friendly
+def report(
+    sweep_dir: Path = typer.Argument(..., help="Sweep folder written by 'snakesim sweep'."),
+    out_file: Path | None = typer.Option(None, "--out", help="HTML file "
+                                         "[default: <sweep>/report.html]"),
+) -> None:
+    """Write one self-contained HTML page: figures, summary table, base scenario."""
+    from snakesim.analysis.sweep_report import write_report
+
+    out.print(f"wrote {write_report(sweep_dir, out_file)}")
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import yaml
 
 from snakesim.config.schema import Scenario
 from snakesim.config.sweep import Sweep, SweepPoint
+from snakesim.errors import MissingDependencyError
 from snakesim.experiments.run import run_scenario
 from snakesim.experiments.store import atomic_write, read_summary, write_run
 
@@ -37,7 +38,8 @@ def run_point(scenario: Scenario, out: Path, threads: int = 1) -> dict[str, Any]
     return result.summary
 
 
-def run_sweep(sweep: Sweep, out: Path, *, jobs: int = 1,
+def run_sweep(sweep: Sweep, out: Path, *, jobs: int = 1, backend: str = "local",
+              address: str | None = None,
               on_progress: SweepProgress | None = None) -> pd.DataFrame:
     """Run every unfinished point of ``sweep`` and write ``out/summary.parquet``.
 
@@ -48,7 +50,12 @@ def run_sweep(sweep: Sweep, out: Path, *, jobs: int = 1,
     out
         The sweep folder (created if needed).
     jobs
-        Worker processes; 1 runs the points in this process.
+        Worker processes; 1 runs the points in this process. With Ray: the number of
+        CPUs of a local Ray instance started for the sweep (ignored with ``address``).
+    backend
+        ``"local"`` (processes on this machine) or ``"ray"`` (a Ray cluster).
+    address
+        Ray cluster address (``ray://host:10001`` or ``auto``); None starts a local one.
     on_progress
         Optional progress callback.
 
@@ -65,7 +72,9 @@ def run_sweep(sweep: Sweep, out: Path, *, jobs: int = 1,
     total = len(sweep.points)
     if on_progress is not None:
         on_progress(done, total, f"{done} already finished" if done else "starting")
-    if jobs <= 1:
+    if backend == "ray":
+        _run_ray(todo, out, jobs, address, done, total, on_progress)
+    elif jobs <= 1:
         for point in todo:
             run_point(point.scenario, out / point.label)
             done += 1
@@ -98,6 +107,36 @@ def _run_parallel(todo: list[SweepPoint], out: Path, jobs: int, done: int, total
             raise
 
 
+def _run_ray(todo: list[SweepPoint], out: Path, jobs: int, address: str | None, done: int,
+             total: int, on_progress: SweepProgress | None) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise MissingDependencyError("ray", "ray", "--backend ray") from None
+    started = not ray.is_initialized()
+    if started:
+        if address is None:
+            ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=address, log_to_driver=False)
+    try:
+        remote = ray.remote(num_cpus=1)(run_point)
+        # Paths are absolute so that workers on other hosts of a shared file system
+        # write where this process will look.
+        pending = {remote.remote(p.scenario, (out / p.label).resolve()): p for p in todo}
+        while pending:
+            finished, _ = ray.wait(list(pending), num_returns=1)
+            for ref in finished:
+                point = pending.pop(ref)
+                ray.get(ref)  # re-raise a worker's error here
+                done += 1
+                if on_progress is not None:
+                    on_progress(done, total, point.label)
+    finally:
+        if started:
+            ray.shutdown()
+
+
 def write_sweep_summary(sweep: Sweep, out: Path) -> pd.DataFrame:
     """Collect the finished points' summaries into ``out/summary.parquet``."""
     rows = []
@@ -105,14 +144,21 @@ def write_sweep_summary(sweep: Sweep, out: Path) -> pd.DataFrame:
         run_dir = out / point.label
         if not (run_dir / "summary.json").is_file():
             continue
-        swept = {key: _cell(point.values.get(key, point.scenario.seed if key == "seed"
-                                             else None))
-                 for key in sweep.swept_keys}
-        rows.append({"point": point.index, "run_dir": point.label, **swept,
-                     **read_summary(run_dir)})
+        summary = read_summary(run_dir)
+        swept = {swept_column(key): _cell(point.values.get(
+            key, point.scenario.seed if key == "seed" else None)) for key in sweep.swept_keys}
+        rows.append({"point": point.index, "run_dir": point.label, **swept, **summary})
     frame: pd.DataFrame = pd.DataFrame(rows)
     atomic_write(out / "summary.parquet", frame)
     return frame
+
+
+def swept_column(key: str) -> str:
+    """The summary-table column of a swept key (renamed where a summary key has its name)."""
+    return f"{key} (swept)" if key in _SUMMARY_KEYS else key
+
+
+_SUMMARY_KEYS = {"strategy", "rounds", "scenario", "run_id"}
 
 
 def _cell(value: Any) -> Any:

@@ -108,3 +108,12 @@ def test_a_killed_sweep_resumes_and_every_run_is_present_once(tmp_path: Path) ->
     assert table["run_dir"].is_unique
     assert {p.parent.name for p in out.glob("*/summary.json")} >= finished_before
     assert not list(out.glob("*/.*"))  # no temporary files left behind
+
+
+def test_ray_backend_gives_the_same_table_as_local(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    path = write_sweep(tmp_path, grid={"strategy": [{"name": "fedavg"}, {"name": "snake"}]},
+                       seeds=[1])
+    local = snakesim.sweep(path, out=tmp_path / "local", jobs=1)
+    ray_table = snakesim.sweep(path, out=tmp_path / "ray", jobs=2, backend="ray")
+    pd.testing.assert_frame_equal(local, ray_table)

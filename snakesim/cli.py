@@ -158,8 +158,18 @@ def plot(
     out_file: Path | None = typer.Option(None, "--out", help="Runs: the PNG file "
                                          "[default: <first run>/accuracy.png]. Sweep: the "
                                          "folder for its figures [default: <sweep>/figures]."),
+    timeline: bool = typer.Option(False, "--timeline", help="Gantt chart of one run: node "
+                                  "and link busy/down intervals [default: "
+                                  "<run>/timeline.png]."),
 ) -> None:
     """Plot accuracy against cumulative bytes and simulated time (runs or a sweep)."""
+    if timeline:
+        from snakesim.analysis.timeline import plot_timeline
+
+        for run_dir in dirs:
+            target = out_file if out_file and len(dirs) == 1 else run_dir / "timeline.png"
+            out.print(f"wrote {plot_timeline(run_dir, target)}")
+        return
     if len(dirs) == 1 and (dirs[0] / "summary.parquet").is_file():
         from snakesim.analysis.sweep_report import plot_sweep
 

@@ -74,6 +74,25 @@ class ConfigurationError(SnakesimError):
     """A valid scenario that cannot run as asked (e.g. FedAvg without a server node)."""
 
 
+class OutOfMemory(SnakesimError):
+    """A compute job needs more memory than its node's budget: it does not run.
+
+    The fabric records an ``oom`` effect first; a strategy that plans around budgets
+    (memory-aware assignment, excluding clients) never meets this error.
+    """
+
+    def __init__(self, node: str, needed: float, budget: float, kind: str) -> None:
+        # The plain arguments are kept as args: SimPy re-creates an exception from its
+        # args when it throws it into a process.
+        super().__init__(node, needed, budget, kind)
+        self.node, self.needed, self.budget, self.kind = node, needed, budget, kind
+
+    def __str__(self) -> str:
+        return (f"node {self.node}: a {self.kind} job needs {self.needed / 1e6:.3g} MB of "
+                f"memory but the node has {self.budget / 1e6:.3g} MB (nodes.memory); give "
+                "it more memory or use a strategy option that respects budgets")
+
+
 class ResultsError(SnakesimError):
     """A results folder that is missing or does not hold what a command needs."""
 

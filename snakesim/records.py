@@ -64,3 +64,35 @@ class NodeInfo:
     compute_flops_per_s: float
     memory_bytes: float
     storage_bytes: float
+    energy_per_flop_j: float = 0.0
+    idle_power_w: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class OutageRecord:
+    """One interval during which a link or node was down (``end_s`` NaN: still down)."""
+
+    element: str
+    kind: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class EffectRecord:
+    """What an outage did to work in progress.
+
+    ``effect`` is one of ``paused`` (flows on a link that went down, pause policy),
+    ``failed`` (a hop that failed, retry policy), ``rerouted`` (a payload that took a
+    longer live route than the outage-free one), ``waited`` (a payload with no live
+    route, waiting for one), ``job_lost`` / ``job_paused`` (a compute job on a node that
+    went down), ``oom`` (a job that did not run: its peak memory exceeds the node's
+    budget). ``transfer_id`` is -1 when the effect is not about one transfer.
+    """
+
+    time_s: float
+    element: str
+    effect: str
+    transfer_id: int
+    node: str
+    count: int

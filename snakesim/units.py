@@ -20,6 +20,8 @@ class Dimension(str, Enum):
     SIZE = "size"
     BANDWIDTH = "bandwidth"
     COMPUTE = "compute"
+    ENERGY = "energy"
+    POWER = "power"
 
 
 _SI = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
@@ -43,15 +45,19 @@ def _unit_table() -> dict[Dimension, dict[str, float]]:
         compute[f"{prefix}FLOPS"] = factor
         compute[f"{prefix}FLOP/s"] = factor
         compute[f"{prefix}flops"] = factor
-    return {Dimension.TIME: time, Dimension.SIZE: size,
-            Dimension.BANDWIDTH: bandwidth, Dimension.COMPUTE: compute}
+    small = {"m": 1e-3, "u": 1e-6, "µ": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15}
+    scales = {**{p: f for p, f in _SI.items() if p != "K"}, **small}
+    energy = {f"{p}J": f for p, f in scales.items()} | {"Wh": 3600.0, "kWh": 3.6e6}
+    power = {f"{p}W": f for p, f in scales.items()}
+    return {Dimension.TIME: time, Dimension.SIZE: size, Dimension.BANDWIDTH: bandwidth,
+            Dimension.COMPUTE: compute, Dimension.ENERGY: energy, Dimension.POWER: power}
 
 
 UNITS: dict[Dimension, dict[str, float]] = _unit_table()
 """Accepted unit symbols per dimension, mapped to their factor to the SI base unit."""
 
 BASE_UNIT = {Dimension.TIME: "s", Dimension.SIZE: "B", Dimension.BANDWIDTH: "bps",
-             Dimension.COMPUTE: "FLOPS"}
+             Dimension.COMPUTE: "FLOPS", Dimension.ENERGY: "J", Dimension.POWER: "W"}
 
 _PATTERN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)?\s*$")
 
@@ -104,7 +110,8 @@ def parse_quantity(value: object, dimension: Dimension) -> float:
 
 def _example(dimension: Dimension) -> str:
     return {Dimension.TIME: "'5 ms'", Dimension.SIZE: "'1.5 GB'",
-            Dimension.BANDWIDTH: "'100 Mbps'", Dimension.COMPUTE: "'20 GFLOPS'"}[dimension]
+            Dimension.BANDWIDTH: "'100 Mbps'", Dimension.COMPUTE: "'20 GFLOPS'",
+            Dimension.ENERGY: "'2 pJ'", Dimension.POWER: "'3 W'"}[dimension]
 
 
 def _common(dimension: Dimension) -> list[str]:
@@ -113,12 +120,19 @@ def _common(dimension: Dimension) -> list[str]:
         Dimension.SIZE: ["B", "kB", "MB", "GB", "TB", "KiB", "MiB", "GiB"],
         Dimension.BANDWIDTH: ["bps", "kbps", "Mbps", "Gbps", "Tbps", "MB/s", "GB/s"],
         Dimension.COMPUTE: ["FLOPS", "MFLOPS", "GFLOPS", "TFLOPS", "PFLOPS"],
+        Dimension.ENERGY: ["fJ", "pJ", "nJ", "uJ", "mJ", "J", "kJ", "Wh", "kWh"],
+        Dimension.POWER: ["uW", "mW", "W", "kW"],
     }[dimension]
 
 
 def format_quantity(value: float, dimension: Dimension) -> str:
     """Render a base-unit value with a readable SI prefix (``1.5e9, SIZE -> '1.5 GB'``)."""
     base = BASE_UNIT[dimension]
+    if dimension in (Dimension.ENERGY, Dimension.POWER) and 0 < abs(value) < 1:
+        for prefix, factor in (("m", 1e-3), ("u", 1e-6), ("n", 1e-9), ("p", 1e-12)):
+            if abs(value) >= factor:
+                return f"{value / factor:.3g} {prefix}{base}"
+        return f"{value / 1e-15:.3g} f{base}"
     if dimension is Dimension.TIME:
         for unit, factor in (("h", 3600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3),
                              ("us", 1e-6)):

@@ -16,12 +16,29 @@ from snakesim.config.schema import (
     client_names,
     node_names,
 )
+from snakesim.config.strategies import SnakeStrategy
 from snakesim.errors import Problem
 
 
 def check_scenario(scenario: Scenario) -> list[Problem]:
     """Return every cross-reference problem of ``scenario`` (empty when it is sound)."""
-    return [*_topology(scenario), *_nodes(scenario), *_links(scenario), *_strategy(scenario)]
+    return [*_topology(scenario), *_nodes(scenario), *_links(scenario), *_strategy(scenario),
+            *_snake(scenario), *_outages(scenario)]
+
+
+def _outages(s: Scenario) -> Iterator[Problem]:
+    names = set(node_names(s.topology))
+    for i, link in enumerate(s.outages.links):
+        for end in link.between:
+            if end not in names:
+                yield Problem(f"outages.links.{i}.between", "unknown node", end)
+        if not link.windows and link.stochastic is None:
+            yield Problem(f"outages.links.{i}", "needs windows or stochastic", None, False)
+    for i, node in enumerate(s.outages.nodes):
+        if node.node not in names:
+            yield Problem(f"outages.nodes.{i}.node", "unknown node", node.node)
+        if not node.windows and node.stochastic is None:
+            yield Problem(f"outages.nodes.{i}", "needs windows or stochastic", None, False)
 
 
 def _topology(s: Scenario) -> Iterator[Problem]:
@@ -74,14 +91,22 @@ def _strategy(s: Scenario) -> Iterator[Problem]:
     strategy = s.strategy
     names = set(node_names(s.topology))
     clients = client_names(s.topology)
-    needs_server = strategy.name == "fedavg" or getattr(strategy, "mode", "") == "cs"
-    server = strategy.server or s.topology.server
-    if strategy.server is not None and strategy.server not in names:
-        yield Problem("strategy.server", "unknown node", strategy.server)
+    needs_server = (strategy.name in ("fedavg", "fedprox", "split", "splitfed")
+                     or getattr(strategy, "mode", "") == "cs")
+    named: str | None = getattr(strategy, "server", None)  # central/local have none
+    server = named or s.topology.server
+    if named is not None and named not in names:
+        yield Problem("strategy.server", "unknown node", named)
     elif needs_server and server is None:
-        what = "FedAvg" if strategy.name == "fedavg" else "Snake Learning in CS mode"
+        what = {"fedavg": "FedAvg", "fedprox": "FedProx", "split": "Split Learning",
+                "splitfed": "SplitFed"}.get(
+            strategy.name, "Snake Learning in CS mode")
         yield Problem("strategy.server", f"{what} needs a server node: name one here or "
                       "in topology.server", None, False)
+    yield from _central(s)
+    fed_server = getattr(strategy, "fed_server", None)
+    if fed_server is not None and fed_server not in names:
+        yield Problem("strategy.fed_server", "unknown node", fed_server)
     route = getattr(strategy, "route", None)
     if route is not None:
         for i, name in enumerate(route):
@@ -90,3 +115,32 @@ def _strategy(s: Scenario) -> Iterator[Problem]:
                               f"({', '.join(clients)})", name)
         if len(set(route)) != len(route):
             yield Problem("strategy.route", "must not repeat a node", route)
+
+
+def _central(s: Scenario) -> Iterator[Problem]:
+    if s.strategy.name != "central":
+        return
+    node = getattr(s.strategy, "node", None)
+    if node is not None and node not in set(node_names(s.topology)):
+        yield Problem("strategy.node", "unknown node", node)
+    elif node is None and s.topology.server is None:
+        yield Problem("strategy.node", "centralised training needs a node to train on: "
+                      "name one here or set topology.server", None, False)
+
+
+def _snake(s: Scenario) -> Iterator[Problem]:
+    strategy = s.strategy
+    if not isinstance(strategy, SnakeStrategy):
+        return
+    names = set(node_names(s.topology))
+    server = strategy.server or s.topology.server
+    learners = strategy.route or [n for n in client_names(s.topology) if n != server]
+    for name in (strategy.assignment.map or {}):
+        if name not in names:
+            yield Problem(f"strategy.assignment.map.{name}", "unknown node", name)
+        elif name not in learners:
+            yield Problem(f"strategy.assignment.map.{name}", "must name a node of the route "
+                          f"({', '.join(learners)})", name)
+    if strategy.window.kind == "sliding" and strategy.assignment.kind != "proportional":
+        yield Problem("strategy.assignment", "applies to window kind fixed only (a sliding "
+                      "window has strategy.window.width groups)", strategy.assignment.kind)

@@ -37,3 +37,7 @@ BitsPerSecond = Annotated[float, _quantity(Dimension.BANDWIDTH, allow_zero=False
 """A positive bandwidth in bits per second (accepts ``"100 Mbps"``)."""
 FlopsPerSecond = Annotated[float, _quantity(Dimension.COMPUTE, allow_zero=False), _AS_FLOAT]
 """A positive compute rate in FLOP per second (accepts ``"20 GFLOPS"``)."""
+Joules = Annotated[float, _quantity(Dimension.ENERGY, allow_zero=True), _AS_FLOAT]
+"""An energy in joules that may be zero (accepts ``"2 pJ"``)."""
+Watts = Annotated[float, _quantity(Dimension.POWER, allow_zero=True), _AS_FLOAT]
+"""A power in watts that may be zero (accepts ``"3 W"``)."""

@@ -15,10 +15,20 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
-from snakesim.config.quantities import BitsPerSecond, Bytes, FlopsPerSecond, NonNegSeconds
+from snakesim.config.outages import OutagesSpec
+from snakesim.config.quantities import (
+    BitsPerSecond,
+    Bytes,
+    FlopsPerSecond,
+    Joules,
+    NonNegSeconds,
+    Watts,
+)
 from snakesim.config.strategies import Frozen, Strategy
 
 T = TypeVar("T", float, int)
@@ -92,6 +102,8 @@ class NodeValues(Frozen):
     compute: FlopsPerSecond | None = None
     memory: Bytes | None = None
     storage: Bytes | None = None
+    energy_per_flop: Joules | None = None
+    idle_power: Watts | None = None
 
 
 class NodesSpec(Frozen):
@@ -100,11 +112,16 @@ class NodesSpec(Frozen):
     The three attributes apply to every client node (a non-server node): a quantity
     (same for all), or a distribution drawn per node from the run seed. The server, if
     the topology has one, takes ``server``. ``overrides`` then set single nodes by name.
+    Energy (optional, default 0): ``energy_per_flop`` (J per FLOP computed) and
+    ``idle_power`` (W while not computing), for clients; the server and overrides may
+    set their own.
     """
 
     compute: ComputeSpread = 10e9  # type: ignore[valid-type]
     memory: SizeSpread = 4e9  # type: ignore[valid-type]
     storage: SizeSpread = 32e9  # type: ignore[valid-type]
+    energy_per_flop: Joules = 0.0
+    idle_power: Watts = 0.0
     server: NodeValues = NodeValues(compute=1e12, memory=64e9, storage=1e12)
     overrides: dict[str, NodeValues] = Field(default_factory=dict)
 
@@ -116,6 +133,7 @@ class LinkValues(Frozen):
     between: tuple[str, str]
     latency: NonNegSeconds | None = None
     bandwidth: BitsPerSecond | None = None
+    energy_per_bit: Joules | None = None
 
 
 class LinksSpec(Frozen):
@@ -123,6 +141,7 @@ class LinksSpec(Frozen):
 
     latency: NonNegSeconds = 5e-3
     bandwidth: BitsPerSecond = 100e6
+    energy_per_bit: Joules = 0.0
     overrides: list[LinkValues] = Field(default_factory=list)
 
 
@@ -207,23 +226,99 @@ class DirichletPartition(Frozen):
     min_samples: int = Field(default=10, ge=1)
 
 
-Partition = Annotated[IIDPartition | DirichletPartition, Field(discriminator="kind")]
+class ShardsPartition(Frozen):
+    """Sort by label and deal shards: every node gets exactly ``k`` classes."""
+
+    kind: Literal["shards"]
+    k: int = Field(default=2, ge=1)
+
+
+class QuantitySkewPartition(Frozen):
+    """IID labels, node sizes proportional to lognormal(0, sigma) draws."""
+
+    kind: Literal["quantity_skew"]
+    sigma: float = Field(default=1.0, gt=0)
+    min_samples: int = Field(default=10, ge=1)
+
+
+Partition = Annotated[
+    IIDPartition | DirichletPartition | ShardsPartition | QuantitySkewPartition,
+    Field(discriminator="kind"),
+]
+
+FILE_DATASETS = ("cifar10", "mnist", "fashion_mnist")
+"""Data sets read from a local folder (``data.path``)."""
+
+
+class SyntheticSpec(Frozen):
+    """A seeded synthetic set: class prototypes plus Gaussian noise."""
+
+    samples: int = Field(default=2000, ge=2)
+    classes: int = Field(default=10, ge=2)
+    shape: list[Annotated[int, Field(ge=1)]] = Field(default=[1, 8, 8], min_length=1,
+                                                      max_length=3)
+    noise: float = Field(default=1.0, ge=0)
+    seed: int = Field(default=0, ge=0)
 
 
 class DataSpec(Frozen):
-    """The data set, its train/test split and how training data is spread over nodes."""
+    """The data set, its train/test split and how training data is spread over nodes.
 
-    dataset: Literal["digits"] = "digits"
+    File-based sets (`FILE_DATASETS`) need ``path``, a local folder; that it exists and
+    holds the expected files is checked when a run starts, so a scenario can be
+    validated on a machine without the data.
+    """
+
+    dataset: Literal["digits", "cifar10", "mnist", "fashion_mnist", "synthetic"] = "digits"
+    path: str | None = Field(default=None, validate_default=True)
+    synthetic: SyntheticSpec | None = Field(default=None, validate_default=True)
     test_fraction: float = Field(default=0.25, gt=0, lt=1)
     split_seed: int = Field(default=0, ge=0)
     partition: Partition = IIDPartition(kind="iid")
 
+    @field_validator("path")
+    @classmethod
+    def _path_for_files(cls, value: str | None, info: ValidationInfo) -> str | None:
+        dataset = info.data.get("dataset")
+        if dataset in FILE_DATASETS and not value:
+            raise ValueError(f"data set {dataset} is read from a local folder: give its path")
+        if value and dataset not in FILE_DATASETS:
+            raise ValueError(f"only for {', '.join(FILE_DATASETS)} (dataset is {dataset})")
+        return value
+
+    @field_validator("synthetic")
+    @classmethod
+    def _synthetic_only(cls, value: SyntheticSpec | None,
+                        info: ValidationInfo) -> SyntheticSpec | None:
+        dataset = info.data.get("dataset")
+        if value is not None and dataset != "synthetic":
+            raise ValueError(f"only for dataset synthetic (dataset is {dataset})")
+        return value
+
 
 class ModelSpec(Frozen):
-    """Which model to train; its layer groups are the unit of Snake Learning's slices."""
+    """Which model to train; its layer groups are the unit of Snake Learning's slices.
 
-    name: Literal["digits_cnn"] = "digits_cnn"
+    ``width`` is digits_cnn's base channel count, ``width_mult`` scales VGG-11's
+    channels, ``hidden`` lists the MLP's hidden layer sizes; each only for its model.
+    """
+
+    name: Literal["digits_cnn", "vgg11", "mlp"] = "digits_cnn"
     width: int = Field(default=16, ge=1, le=512)
+    width_mult: float = Field(default=1.0, gt=0, le=4)
+    hidden: list[Annotated[int, Field(ge=1)]] = Field(default=[256, 128], max_length=32)
+
+    @model_validator(mode="after")
+    def _options_of_the_model(self) -> ModelSpec:
+        # A resolved scenario lists every key with its default: only a changed value
+        # of another model's option is a mistake.
+        owner = {"width": "digits_cnn", "width_mult": "vgg11", "hidden": "mlp"}
+        for key in sorted(self.model_fields_set & set(owner)):
+            default = type(self).model_fields[key].get_default(call_default_factory=True)
+            if owner[key] != self.name and getattr(self, key) != default:
+                raise ValueError(f"{key} applies to model {owner[key]} only "
+                                 f"(model is {self.name})")
+        return self
 
 
 class TrainingSpec(Frozen):
@@ -251,4 +346,5 @@ class Scenario(Frozen):
     topology: Topology = StarTopology(kind="star")
     nodes: NodesSpec = NodesSpec()
     links: LinksSpec = LinksSpec()
+    outages: OutagesSpec = OutagesSpec()
     strategy: Strategy

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 class Frozen(BaseModel):
@@ -23,6 +23,43 @@ def _on_off(value: object) -> object:
     return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
 
+def _kind(value: object) -> object:
+    # `assignment: even` is shorthand for `assignment: {kind: even}`.
+    return {"kind": value} if isinstance(value, str) else value
+
+
+class SnakeAssignment(Frozen):
+    """How Snake Learning splits the body groups into windows along the route."""
+
+    kind: Literal["proportional", "even", "memory_aware", "explicit"] = "proportional"
+    map: dict[str, list[Annotated[int, Field(ge=0)]]] | None = None
+
+    @model_validator(mode="after")
+    def _map_iff_explicit(self) -> SnakeAssignment:
+        if (self.kind == "explicit") != (self.map is not None):
+            raise ValueError("map (node -> list of group indices) is required with kind "
+                             "explicit and only allowed there")
+        return self
+
+
+class SnakeWindow(Frozen):
+    """A fixed window per node, or a sliding window of ``width`` groups."""
+
+    kind: Literal["fixed", "sliding"] = "fixed"
+    width: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _width_if_sliding(self) -> SnakeWindow:
+        if self.kind == "fixed" and self.width is not None:
+            raise ValueError("width applies to kind sliding only")
+        return self
+
+    @property
+    def groups(self) -> int:
+        """Width of a sliding window (default 1)."""
+        return self.width or 1
+
+
 class SnakeStrategy(Frozen):
     """Snake Learning (Yu et al., arXiv 2405.03372): see `snakesim.strategies.snake`."""
 
@@ -30,17 +67,75 @@ class SnakeStrategy(Frozen):
     mode: Literal["p2p", "cs"] = "p2p"
     server: str | None = None
     route: list[str] | None = None
+    order: Literal["given", "shortest_tour", "by_compute"] = "given"
+    assignment: Annotated[SnakeAssignment, BeforeValidator(_kind)] = SnakeAssignment()
     head_trainable: bool = True
-    distill: Annotated[Literal["off", "on"], BeforeValidator(_on_off)] = "off"
+    input_trainable: bool = False
+    direction: Literal["same", "alternate"] = "same"
+    window: Annotated[SnakeWindow, BeforeValidator(_kind)] = SnakeWindow()
+    send: Literal["changed", "trainable", "whole"] = "changed"
+    frozen_dtype: Literal["fp32", "fp16", "bf16", "int8"] = "fp32"
+    distill: Annotated[Literal["off", "on", "auto"], BeforeValidator(_on_off)] = "off"
     distill_weight: float = Field(default=1.0, gt=0)
     distill_temperature: float = Field(default=2.0, gt=0)
+    distill_threshold: float = Field(default=0.3, ge=0, le=1)
+    target_accuracy: float | None = Field(default=None, gt=0, le=1)
 
 
 class FedAvgStrategy(Frozen):
-    """Federated averaging (McMahan et al. 2017) through a server node."""
+    """Federated averaging (McMahan et al. 2017) through a server node.
+
+    ``fraction`` of the clients (at least one) is sampled each round.
+    """
 
     name: Literal["fedavg"]
     server: str | None = None
+    fraction: float = Field(default=1.0, gt=0, le=1)
 
 
-Strategy = Annotated[SnakeStrategy | FedAvgStrategy, Field(discriminator="name")]
+class FedProxStrategy(Frozen):
+    """FedProx (Li et al., MLSys 2020): FedAvg plus ``mu / 2 * ||w - w_global||^2``."""
+
+    name: Literal["fedprox"]
+    server: str | None = None
+    fraction: float = Field(default=1.0, gt=0, le=1)
+    mu: float = Field(default=0.01, ge=0)
+
+
+class CentralStrategy(Frozen):
+    """Centralised baseline: every client uploads its data once to ``node``, which trains.
+
+    ``node`` defaults to the server (``topology.server``); it may be any node.
+    """
+
+    name: Literal["central"]
+    node: str | None = None
+
+
+class LocalStrategy(Frozen):
+    """Local-only baseline: every client trains alone on its own data."""
+
+    name: Literal["local"]
+
+
+class SplitStrategy(Frozen):
+    """Vanilla split learning (Gupta & Raskar 2018): see `snakesim.strategies.split`."""
+
+    name: Literal["split"]
+    server: str | None = None
+    cut: int = Field(default=1, ge=1)
+    handoff: Literal["server", "p2p"] = "server"
+
+
+class SplitFedStrategy(Frozen):
+    """SplitFed v1 (Thapa et al., AAAI 2022): see `snakesim.strategies.splitfed`."""
+
+    name: Literal["splitfed"]
+    server: str | None = None
+    fed_server: str | None = None
+    cut: int = Field(default=1, ge=1)
+
+
+Strategy = Annotated[SnakeStrategy | FedAvgStrategy | SplitStrategy
+                     | SplitFedStrategy | FedProxStrategy | CentralStrategy | LocalStrategy,
+                     Field(discriminator="name")]

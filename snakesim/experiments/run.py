@@ -12,13 +12,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from snakesim.config.schema import DirichletPartition, Scenario, client_names
+from snakesim.config.schema import (
+    DirichletPartition,
+    QuantitySkewPartition,
+    Scenario,
+    ShardsPartition,
+    client_names,
+)
 from snakesim.learning.costs import CostModel, tensor_bytes
 from snakesim.learning.datasets import Dataset, load_dataset
-from snakesim.learning.models import init_parameters, model_factory
-from snakesim.learning.partition import dirichlet, iid
+from snakesim.learning.heterogeneity import label_heterogeneity
+from snakesim.learning.models import ModelFactory, init_parameters, model_factory
+from snakesim.learning.partition import dirichlet, iid, quantity_skew, shards
+from snakesim.learning.synthetic import SyntheticConfig
 from snakesim.learning.training import TrainConfig
-from snakesim.network import Fabric, build_graph, draw_nodes, to_info
+from snakesim.network import Fabric, build_fabric, to_info
+from snakesim.network.outages import OutageController
 from snakesim.sim.world import ProgressCallback, World
 from snakesim.strategies import Context, build_strategy
 
@@ -42,32 +51,65 @@ def learners(scenario: Scenario) -> list[str]:
     route = getattr(scenario.strategy, "route", None)
     if route:
         return list(route)
-    server = scenario.strategy.server
+    # A client named as the server does not learn (central's `node` keeps its data).
+    server = getattr(scenario.strategy, "server", None)
     return [n for n in client_names(scenario.topology) if n != server]
 
 
 def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None) -> RunResult:
     """Simulate ``scenario`` to the end and return its summary and tables."""
     world = World(scenario.seed, on_progress)
-    nodes = draw_nodes(scenario.nodes, scenario.topology, world.rng("nodes"))
-    fabric = Fabric(world, build_graph(scenario.topology, scenario.links), nodes)
-    data = load_dataset(scenario.data.dataset, test_fraction=scenario.data.test_fraction,
-                        split_seed=scenario.data.split_seed)
+    fabric = build_fabric(world, scenario)
+    nodes = fabric.nodes
+    outages = OutageController(world, fabric, scenario.outages)
+    data = load_data(scenario)
     ctx = _context(scenario, world, fabric, data)
     strategy = build_strategy(scenario.strategy, scenario.topology)
-    world.env.process(strategy.process(ctx))
+    done = world.env.process(strategy.process(ctx))
+    outages.stop_when(done)
     world.env.run()
+    outages.close()
+    energy = {frozenset((u, v)): float(d["energy_per_bit"])
+              for u, v, d in fabric.graph.edges(data=True)}
     frames = world.ledger.to_frames(run_id(scenario), strategy.name,
-                                    [to_info(n) for n in nodes])
-    return RunResult(scenario, summarize(scenario, frames), frames)
+                                    [to_info(n) for n in nodes], energy)
+    summary = summarize(scenario, frames)
+    summary["label_heterogeneity"] = _heterogeneity(ctx, data)
+    return RunResult(scenario, summary, frames)
+
+
+def load_data(scenario: Scenario) -> Dataset:
+    """The scenario's data set (file-based sets are checked here, when a run starts)."""
+    d = scenario.data
+    synthetic = None
+    if d.synthetic is not None:
+        s = d.synthetic
+        synthetic = SyntheticConfig(s.samples, s.classes, tuple(s.shape), s.noise, s.seed)
+    return load_dataset(d.dataset, test_fraction=d.test_fraction, split_seed=d.split_seed,
+                        path=d.path, synthetic=synthetic)
+
+
+def scenario_model(scenario: Scenario, data: Dataset) -> ModelFactory:
+    """The model constructor of a scenario, shaped by its data set."""
+    m = scenario.model
+    return model_factory(m.name, num_classes=data.num_classes, width=m.width,
+                         input_shape=data.input_shape, width_mult=m.width_mult,
+                         hidden=tuple(m.hidden))
+
+
+def _heterogeneity(ctx: Context, data: Dataset) -> float:
+    labels = [ctx.local_data[n][1].numpy() for n in ctx.learners]
+    offsets = np.cumsum([0, *(len(y) for y in labels)])
+    parts = [np.arange(offsets[i], offsets[i + 1]) for i in range(len(labels))]
+    joined = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)
+    return round(label_heterogeneity(joined, parts, data.num_classes), 6)
 
 
 def _context(scenario: Scenario, world: World, fabric: Fabric, data: Dataset) -> Context:
     names = learners(scenario)
     parts = _partition(scenario, data, len(names), world.rng("partition"))
     local = {n: (data.x_train[p], data.y_train[p]) for n, p in zip(names, parts, strict=False)}
-    factory = model_factory(scenario.model.name, num_classes=data.num_classes,
-                            width=scenario.model.width)
+    factory = scenario_model(scenario, data)
     model = factory()
     init_parameters(model, world.torch_generator("model-init"))
     t = scenario.training
@@ -87,6 +129,10 @@ def _partition(scenario: Scenario, data: Dataset, n: int,
     spec = scenario.data.partition
     if isinstance(spec, DirichletPartition):
         return dirichlet(labels, n, spec.alpha, rng, spec.min_samples)
+    if isinstance(spec, ShardsPartition):
+        return shards(labels, n, spec.k, rng)
+    if isinstance(spec, QuantitySkewPartition):
+        return quantity_skew(labels, n, spec.sigma, rng, spec.min_samples)
     return iid(labels, n, rng)
 
 
@@ -116,4 +162,7 @@ def summarize(scenario: Scenario, frames: dict[str, pd.DataFrame]) -> dict[str, 
         "total_flops": float(computes["flops"].sum()),
         "max_node_peak_memory_bytes": int(nodes["peak_memory_bytes"].max()),
         "max_node_storage_bytes": int(nodes["storage_used_bytes"].max()),
+        "outage_events": len(frames["outages"]),
+        "oom_events": int((frames["effects"]["effect"] == "oom").sum()),
+        "energy_j": float(nodes["energy_j"].sum() + frames["links"]["energy_j"].sum()),
     }

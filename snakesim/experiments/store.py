@@ -2,8 +2,9 @@
 
 Layout of ``DIR``: ``scenario.yaml`` (the resolved scenario), the tables
 ``rounds.parquet``, ``transfers.parquet``, ``computes.parquet``, ``nodes.parquet``,
-``links.parquet``, and ``summary.json``, written last so that its presence means the
-run finished. Each file is written under a temporary name and then renamed.
+``links.parquet``, ``outages.parquet``, ``effects.parquet`` and ``timeline.parquet``,
+and ``summary.json``, written last so that its presence means the run finished. Each
+file is written under a temporary name and then renamed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import yaml
 from snakesim.config.schema import Scenario
 from snakesim.errors import ResultsError
 
-TABLES = ("rounds", "transfers", "computes", "nodes", "links")
+TABLES = ("rounds", "transfers", "computes", "nodes", "links", "outages", "effects",
+          "timeline")
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:

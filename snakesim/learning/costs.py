@@ -8,7 +8,8 @@ and dtypes but no data, so probing is cheap and works for models too big to trai
 
 Memory model of one training job (bytes, at each tensor's stored dtype):
 
-- weights: every parameter and buffer of the model (a node holds the full model);
+- weights: every parameter and buffer of the model (a node holds the full model); the
+  frozen groups at ``frozen_dtype`` when one is given (see `snakesim.learning.precision`);
 - gradients: the trainable parameters;
 - optimizer state: trainable parameters x (0 for plain SGD, 1 with momentum, 2 Adam);
 - activations: distinct storages saved for backward, excluding parameters and the batch;
@@ -30,6 +31,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from snakesim.learning.models import LayerStack, ModelFactory
+from snakesim.learning.precision import stored_bytes
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class CostModel:
         state = self._model.state_dict()
         self._group_bytes = [tensor_bytes({k: state[k] for k in self._model.group_keys(i)})
                              for i in range(len(self._model))]
+        self._group_tensors = [[state[k] for k in self._model.group_keys(i)]
+                               for i in range(len(self._model))]
         self._param_bytes = [tensor_bytes(list(g.parameters())) for g in self._model.groups]
 
     @property
@@ -102,9 +106,14 @@ class CostModel:
         """Number of layer groups."""
         return len(self._group_bytes)
 
-    def group_bytes(self, index: int) -> int:
-        """Bytes of group ``index``'s parameters and buffers (what sending it costs)."""
-        return self._group_bytes[index]
+    def group_bytes(self, index: int, fmt: str = "fp32") -> int:
+        """Bytes of group ``index``'s parameters and buffers (what sending it costs).
+
+        ``fmt`` is the number format the group is held or sent in (default as stored).
+        """
+        if fmt == "fp32":
+            return self._group_bytes[index]
+        return sum(stored_bytes(t, fmt) for t in self._group_tensors[index])
 
     def model_bytes(self) -> int:
         """Bytes of the whole model's parameters and buffers."""
@@ -150,17 +159,23 @@ class CostModel:
             flops += self.forward(first, rest).flops
         return epochs * flops
 
-    def memory(self, trainable: Sequence[int], batch_size: int,
-               teacher: bool = False) -> MemoryBreakdown:
-        """Peak memory of training ``trainable`` groups with batches of ``batch_size``."""
+    def memory(self, trainable: Sequence[int], batch_size: int, teacher: bool = False,
+               frozen_dtype: str = "fp32") -> MemoryBreakdown:
+        """Peak memory of training ``trainable`` groups with batches of ``batch_size``.
+
+        ``frozen_dtype`` is the format the node holds its frozen groups in (trainable
+        groups stay as stored).
+        """
         trained = sum(self._param_bytes[i] for i in set(trainable))
+        weights = sum(self.group_bytes(i, "fp32" if i in trainable else frozen_dtype)
+                      for i in range(self.n_groups))
         sample = int(torch.Size(self._input_shape).numel()) * 4 + 8  # fp32 input, int64 label
         extra = 0
         if teacher:
             extra = (sum(self._group_bytes[i] for i in set(trainable))
                      + self.forward(min(trainable), batch_size).activation_bytes)
         return MemoryBreakdown(
-            weights=self.model_bytes(), gradients=trained, optimizer=self._slots * trained,
+            weights=weights, gradients=trained, optimizer=self._slots * trained,
             activations=self.step(trainable, batch_size).activation_bytes,
             batch=batch_size * sample, teacher=extra)
 

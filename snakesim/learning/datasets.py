@@ -1,17 +1,34 @@
-"""Data sets as in-memory tensors with a fixed, seeded train/test split.
+"""Data sets as in-memory tensors with a fixed train/test split.
 
-The embedded default is scikit-learn's ``load_digits`` (1,797 real 8 x 8 images of
-handwritten digits that ship inside scikit-learn), so nothing is downloaded at run time.
+Known sets (`DATASETS`), none downloaded at run time:
+
+- ``digits``: scikit-learn's ``load_digits`` (1,797 real 8 x 8 images of handwritten
+  digits that ship inside scikit-learn), split by ``test_fraction`` / ``split_seed``;
+- ``cifar10``: the CIFAR-10 python batches in a local folder (`snakesim.learning.cifar`),
+  3 x 32 x 32, standardised per channel with the training set's mean and deviation;
+- ``mnist`` and ``fashion_mnist``: IDX files in a local folder (`snakesim.learning.idx`),
+  1 x 28 x 28 in [0, 1];
+- ``synthetic``: seeded class prototypes plus noise (`snakesim.learning.synthetic`),
+  split like digits.
+
+The file-based sets keep their official train/test split.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from snakesim.errors import ConfigurationError
+from snakesim.learning.synthetic import SyntheticConfig, make_synthetic
+
+DATASETS = ("digits", "cifar10", "mnist", "fashion_mnist", "synthetic")
+"""Names a scenario's ``data.dataset`` accepts."""
+FILE_BASED = ("cifar10", "mnist", "fashion_mnist")
+"""Sets read from a local folder (``data.path``)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +48,16 @@ class Dataset:
         return tuple(self.x_train.shape[1:])
 
 
+def _split(name: str, x: np.ndarray, y: np.ndarray, test_fraction: float, split_seed: int,
+           num_classes: int) -> Dataset:
+    from sklearn.model_selection import train_test_split
+
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x, y, test_size=test_fraction, random_state=split_seed, stratify=y)
+    return Dataset(name, torch.from_numpy(x_tr), torch.from_numpy(y_tr),
+                   torch.from_numpy(x_te), torch.from_numpy(y_te), num_classes=num_classes)
+
+
 def load_digits(test_fraction: float = 0.25, split_seed: int = 0) -> Dataset:
     """scikit-learn's digits as 1 x 8 x 8 float images in [0, 1], split by class.
 
@@ -43,19 +70,63 @@ def load_digits(test_fraction: float = 0.25, split_seed: int = 0) -> Dataset:
         so every run of a scenario is evaluated on the same test set).
     """
     from sklearn.datasets import load_digits as sk_load_digits
-    from sklearn.model_selection import train_test_split
 
     bunch = sk_load_digits()
     x = (np.asarray(bunch.data, dtype=np.float32) / 16.0).reshape(-1, 1, 8, 8)
     y = np.asarray(bunch.target, dtype=np.int64)
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=test_fraction, random_state=split_seed, stratify=y)
-    return Dataset("digits", torch.from_numpy(x_tr), torch.from_numpy(y_tr),
-                   torch.from_numpy(x_te), torch.from_numpy(y_te), num_classes=10)
+    return _split("digits", x, y, test_fraction, split_seed, 10)
 
 
-def load_dataset(name: str, *, test_fraction: float, split_seed: int) -> Dataset:
-    """Load a data set by its scenario name."""
+def load_synthetic(cfg: SyntheticConfig, test_fraction: float = 0.25,
+                   split_seed: int = 0) -> Dataset:
+    """The seeded synthetic set of ``cfg``, split by class like digits."""
+    x, y = make_synthetic(cfg)
+    return _split("synthetic", x, y, test_fraction, split_seed, cfg.classes)
+
+
+def load_cifar10(folder: str | Path) -> Dataset:
+    """CIFAR-10 from its python batches in ``folder``, standardised per channel."""
+    from snakesim.learning.cifar import load_cifar10_folder
+
+    x_tr, y_tr, x_te, y_te, names = load_cifar10_folder(Path(folder).expanduser())
+    train = x_tr.astype(np.float32) / 255.0
+    test = x_te.astype(np.float32) / 255.0
+    mean = train.mean(axis=(0, 2, 3), keepdims=True)
+    std = train.std(axis=(0, 2, 3), keepdims=True) + 1e-6
+    classes = max(len(names), int(max(y_tr.max(), y_te.max())) + 1)
+    return Dataset("cifar10", torch.from_numpy((train - mean) / std), torch.from_numpy(y_tr),
+                   torch.from_numpy((test - mean) / std), torch.from_numpy(y_te), classes)
+
+
+def load_idx_dataset(name: str, folder: str | Path) -> Dataset:
+    """MNIST or Fashion-MNIST (``name``) from the IDX files in ``folder``."""
+    from snakesim.learning.idx import load_idx_folder
+
+    x_tr, y_tr, x_te, y_te = load_idx_folder(Path(folder).expanduser())
+    classes = int(max(y_tr.max(initial=0), y_te.max(initial=0))) + 1
+    return Dataset(name, torch.from_numpy(x_tr), torch.from_numpy(y_tr),
+                   torch.from_numpy(x_te), torch.from_numpy(y_te), max(classes, 10))
+
+
+def load_dataset(name: str, *, test_fraction: float, split_seed: int,
+                 path: str | Path | None = None,
+                 synthetic: SyntheticConfig | None = None) -> Dataset:
+    """Load a data set by its scenario name.
+
+    Raises
+    ------
+    ConfigurationError
+        For an unknown name, a file-based set without ``path``, or a folder that is
+        missing or incomplete (naming the files it should hold).
+    """
     if name == "digits":
         return load_digits(test_fraction, split_seed)
-    raise ConfigurationError(f"data.dataset: unknown data set '{name}' (known: digits)")
+    if name == "synthetic":
+        return load_synthetic(synthetic or SyntheticConfig(), test_fraction, split_seed)
+    if name in FILE_BASED:
+        if path is None:
+            raise ConfigurationError(f"data.path: data set {name} is read from a local "
+                                     "folder: set data.path")
+        return load_cifar10(path) if name == "cifar10" else load_idx_dataset(name, path)
+    raise ConfigurationError(
+        f"data.dataset: unknown data set '{name}' (known: {', '.join(DATASETS)})")

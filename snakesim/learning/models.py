@@ -62,6 +62,10 @@ class LayerStack(nn.Module):
 def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
     """He-initialise conv and linear layers from ``generator`` (biases zero).
 
+    BatchNorm layers start as the identity (weight 1, bias 0, running mean 0 and
+    variance 1); their running statistics are buffers, part of the state that is sent
+    and averaged like the weights.
+
     He (Kaiming-normal, fan-in, ReLU gain) initialisation keeps activations at a useful
     scale through the stack. That matters for slice training: a node that trains one
     group behind frozen random groups needs features that carry signal from the start
@@ -75,21 +79,31 @@ def init_parameters(module: nn.Module, generator: torch.Generator) -> None:
                 nn.init.kaiming_normal_(layer.weight, nonlinearity="relu", generator=generator)
                 if layer.bias is not None:
                     layer.bias.zero_()
+        elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
+            # Scale 1, shift 0 and fresh running statistics: the identity at the start.
+            with torch.no_grad():
+                if layer.affine:
+                    layer.weight.fill_(1.0)
+                    layer.bias.zero_()
+            layer.reset_running_stats()
 
 
-def digits_cnn(num_classes: int = 10, width: int = 16) -> LayerStack:
-    """A small CNN for 1 x 8 x 8 digit images, as 5 layer groups.
+def digits_cnn(num_classes: int = 10, width: int = 16, in_channels: int = 1,
+               image_size: Sequence[int] = (8, 8)) -> LayerStack:
+    """A small CNN, made for 1 x 8 x 8 digit images, as 5 layer groups.
 
     Groups: ``conv1`` (8x8), ``conv2`` (+pool, 4x4), ``conv3`` (+pool, 2x2, flatten),
-    ``fc`` (hidden layer) and ``head`` (class logits).
+    ``fc`` (hidden layer) and ``head`` (class logits). Other input sizes work too (the
+    feature map is then ``image_size / 4``, e.g. 7 x 7 for 28 x 28 MNIST).
     """
     w = width
+    flat = 4 * w * (int(image_size[0]) // 4) * (int(image_size[1]) // 4)
     groups: list[nn.Module] = [
-        nn.Sequential(nn.Conv2d(1, w, 3, padding=1), nn.ReLU()),
+        nn.Sequential(nn.Conv2d(in_channels, w, 3, padding=1), nn.ReLU()),
         nn.Sequential(nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)),
         nn.Sequential(nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                       nn.Flatten()),
-        nn.Sequential(nn.Linear(16 * w, 4 * w), nn.ReLU()),
+        nn.Sequential(nn.Linear(flat, 4 * w), nn.ReLU()),
         nn.Linear(4 * w, num_classes),
     ]
     return LayerStack(groups, ["conv1", "conv2", "conv3", "fc", "head"])
@@ -98,14 +112,49 @@ def digits_cnn(num_classes: int = 10, width: int = 16) -> LayerStack:
 ModelFactory = Callable[[], LayerStack]
 
 
-def model_factory(name: str, *, num_classes: int, width: int) -> ModelFactory:
+MODELS = ("digits_cnn", "vgg11", "mlp")
+"""Names a scenario's ``model.name`` accepts."""
+
+
+def model_factory(name: str, *, num_classes: int, width: int = 16,
+                  input_shape: Sequence[int] = (1, 8, 8), width_mult: float = 1.0,
+                  hidden: Sequence[int] = (256, 128)) -> ModelFactory:
     """Return a zero-argument constructor of the named model (parameters uninitialised).
+
+    Parameters
+    ----------
+    name
+        One of `MODELS`.
+    num_classes, input_shape
+        From the data set (``input_shape`` is channels x height x width).
+    width
+        Base channel count of ``digits_cnn``.
+    width_mult
+        Channel multiplier of ``vgg11``.
+    hidden
+        Hidden layer sizes of ``mlp``.
 
     Raises
     ------
     ConfigurationError
-        If the model name is unknown.
+        If the model name is unknown or the input is not an image where one is needed.
     """
-    if name == "digits_cnn":
-        return lambda: digits_cnn(num_classes=num_classes, width=width)
-    raise ConfigurationError(f"model.name: unknown model '{name}' (known: digits_cnn)")
+    from snakesim.learning.vgg import mlp, vgg11
+
+    shape = tuple(int(d) for d in input_shape)
+    if name == "mlp":
+        sizes = tuple(hidden)
+        return lambda: mlp(num_classes=num_classes, input_shape=shape, hidden=sizes)
+    if name not in MODELS:
+        raise ConfigurationError(
+            f"model.name: unknown model '{name}' (known: {', '.join(MODELS)})")
+    if len(shape) != 3:
+        raise ConfigurationError(
+            f"model.name: {name} needs channels x height x width images (got input shape "
+            f"{list(shape)})")
+    channels, size = shape[0], shape[1:]
+    if name == "vgg11":
+        return lambda: vgg11(num_classes=num_classes, in_channels=channels, image_size=size,
+                             width_mult=width_mult)
+    return lambda: digits_cnn(num_classes=num_classes, width=width, in_channels=channels,
+                              image_size=size)

@@ -1,5 +1,11 @@
 """Partitioners: how the training set is spread over nodes (IID or non-IID).
 
+- `iid`: shuffle and deal out equal shares;
+- `dirichlet`: per class, shares ~ Dirichlet(alpha) (label skew, Hsu et al. 2019);
+- `shards`: sort by label, cut into shards, k shards of k different classes per node
+  (the pathological non-IID split of McMahan et al. 2017);
+- `quantity_skew`: IID labels, node sizes ~ lognormal(0, sigma) (quantity skew).
+
 Each returns one array of training-sample indices per node; every sample is assigned
 to exactly one node. Randomness comes from the generator passed in (the run's
 ``partition`` stream).
@@ -49,3 +55,73 @@ def dirichlet(labels: np.ndarray, n_nodes: int, alpha: float, rng: np.random.Gen
     raise ConfigurationError(
         f"data.partition: no Dirichlet(alpha={alpha}) draw gave every one of {n_nodes} "
         f"nodes {min_samples} samples; raise alpha or lower min_samples")
+
+
+def shards(labels: np.ndarray, n_nodes: int, k: int,
+           rng: np.random.Generator) -> list[np.ndarray]:
+    """Give every node exactly ``k`` classes: McMahan et al.'s sort-and-shard split.
+
+    The samples are sorted by label (shuffled within each class) and cut into
+    ``n_nodes * k`` shards; each class gets a near-equal number of shards (so shards
+    never straddle two classes) and its samples are cut into that many near-equal
+    pieces. With the shards laid out class after class, node ``j`` takes shards
+    ``j, j + n, j + 2n, ...``: no class has more than ``n_nodes`` shards, so those are
+    ``k`` different classes. Class order and node order are shuffled from ``rng``.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``k`` exceeds the number of classes, ``n_nodes * k`` shards cannot cover
+        every class, or a class has fewer samples than shards.
+    """
+    classes = np.unique(labels)
+    c = len(classes)
+    total = n_nodes * k
+    if k > c or total < c:
+        raise ConfigurationError(
+            f"data.partition.k: needs k <= {c} classes and nodes x k >= {c}, so that "
+            f"every sample is dealt out (got k = {k} with {n_nodes} nodes)")
+    order = rng.permutation(classes)
+    counts = np.full(c, total // c)
+    counts[: total % c] += 1  # the first classes in the shuffled order get one more
+    pieces: list[np.ndarray] = []
+    for cls, count in zip(order, counts, strict=True):
+        idx = rng.permutation(np.flatnonzero(labels == cls))
+        if len(idx) < count:
+            raise ConfigurationError(
+                f"data.partition.k: class {cls} has {len(idx)} samples for {count} shards; "
+                "lower k or use fewer nodes")
+        pieces.extend(np.array_split(idx, count))
+    nodes = rng.permutation(n_nodes)
+    parts: list[list[np.ndarray]] = [[] for _ in range(n_nodes)]
+    for i, piece in enumerate(pieces):
+        parts[nodes[i % n_nodes]].append(piece)
+    return [np.sort(np.concatenate(p)) for p in parts]
+
+
+def quantity_skew(labels: np.ndarray, n_nodes: int, sigma: float, rng: np.random.Generator,
+                  min_samples: int = 10) -> list[np.ndarray]:
+    """IID labels, unequal sizes: node shares proportional to lognormal(0, sigma) draws.
+
+    Each node first gets ``min_samples``; the rest is shared in proportion to the
+    draws (largest remainder), then the shuffled samples are dealt out in those sizes.
+
+    Raises
+    ------
+    ConfigurationError
+        If ``n_nodes * min_samples`` exceeds the training set.
+    """
+    n = len(labels)
+    if n_nodes * min_samples > n:
+        raise ConfigurationError(
+            f"data.partition.min_samples: {n_nodes} nodes x {min_samples} samples exceeds "
+            f"the {n} training samples")
+    weights = rng.lognormal(0.0, sigma, n_nodes)
+    spare = n - n_nodes * min_samples
+    exact = weights / weights.sum() * spare
+    sizes = np.floor(exact).astype(int)
+    rest = spare - int(sizes.sum())
+    sizes[np.argsort(-(exact - sizes), kind="stable")[:rest]] += 1
+    sizes += min_samples
+    order = rng.permutation(n)
+    return [np.sort(p) for p in np.split(order, np.cumsum(sizes)[:-1])]

@@ -13,7 +13,7 @@ the first time its result is asked for.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -36,6 +36,9 @@ class TrainConfig:
     epochs: int = 1
     distill_weight: float = 0.0
     distill_temperature: float = 2.0
+    prox_mu: float = 0.0
+    """FedProx (Li et al., MLSys 2020): adds ``prox_mu / 2 * ||w - w_start||^2`` over the
+    trained parameters to the loss, ``w_start`` being their values as received."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
         group.requires_grad_(i in groups)
     params = [p for i in groups for p in model.groups[i].parameters()]
     optimizer = make_optimizer(params, cfg)
+    anchor = [p.detach().clone() for p in params] if cfg.prox_mu > 0 else []
     first = groups[0]
     model.train()
     total, steps = torch.zeros(()), 0
@@ -131,6 +135,9 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
                     target = teacher.forward_range(h, first, len(teacher))
                 loss = loss + cfg.distill_weight * distillation_loss(
                     logits, target, cfg.distill_temperature)
+            if anchor:
+                loss = loss + cfg.prox_mu / 2 * sum(
+                    (p - a).pow(2).sum() for p, a in zip(params, anchor, strict=True))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
@@ -173,16 +180,23 @@ class TrainJob:
 
 def slice_job(costs: CostModel, model: LayerStack, state: State, trainable: Sequence[int],
               x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
-              generator: torch.Generator, teacher: LayerStack | None = None) -> TrainJob:
+              generator: torch.Generator, teacher: LayerStack | None = None, *,
+              frozen_dtype: str = "fp32") -> TrainJob:
     """Build the `TrainJob` that trains ``trainable`` groups of ``state`` on ``(x, y)``.
 
     With distillation (``cfg.distill_weight > 0``) the teacher's forward FLOPs and its
-    memory are charged to the job as well.
+    memory are charged to the job as well; ``frozen_dtype`` is the format the node holds
+    its frozen groups in (memory only).
     """
     distill = cfg.distill_weight > 0
     flops = costs.train_flops(trainable, len(x), cfg.batch_size, cfg.epochs)
     if distill:
         flops += costs.teacher_flops(trainable, len(x), cfg.batch_size, cfg.epochs)
-    memory = costs.memory(trainable, min(cfg.batch_size, len(x)), teacher=distill)
+    memory = costs.memory(trainable, min(cfg.batch_size, len(x)), teacher=distill,
+                          frozen_dtype=frozen_dtype)
+    if cfg.prox_mu > 0:
+        # FedProx keeps the received values of the trained parameters as its anchor:
+        # one more parameter-sized slot, charged with the optimizer state.
+        memory = replace(memory, optimizer=memory.optimizer + memory.gradients)
     return TrainJob(lambda: train_slice(model, state, trainable, x, y, cfg, generator, teacher),
                     flops, memory, len(x) * cfg.epochs)

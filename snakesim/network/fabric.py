@@ -1,35 +1,33 @@
 """The fabric: the only network API strategies see.
 
 This module owns executing what strategies decide: `Fabric.send` moves a payload along
-the lowest-latency path, store-and-forward, sharing each link direction's bandwidth with
-the other flows on it; `Fabric.compute` holds a node for a job's FLOPs divided by the
-node's FLOP/s, one job at a time. Every transfer, hop, relay and compute job is written to
-the run's ledger here, so strategies never touch links, queues or counters.
+the lowest-latency live path, store-and-forward, sharing each link direction's bandwidth
+with the other flows on it; `Fabric.compute` holds a node for a job's FLOPs divided by
+the node's FLOP/s, one job at a time. Every transfer, hop, relay and compute job is
+written to the run's ledger here, so strategies never touch links, queues or counters.
+
+Outages (driven by `snakesim.network.outages`) reach the fabric as `set_link` and
+`set_node`: routes avoid what is down (each hop is routed when it starts, so a payload
+re-routes at the node where it is), flows on a link that goes down pause or fail by
+policy, and a job on a node that goes down is lost and re-run, or resumed, by policy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
-from heapq import heappop, heappush
-from itertools import pairwise
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import networkx as nx
 import simpy
 
 from snakesim.config.schema import Scenario
-from snakesim.errors import ConfigurationError
-from snakesim.network.links import Channel
+from snakesim.errors import ConfigurationError, OutOfMemory
+from snakesim.network.links import Channel, LinkDown
 from snakesim.network.nodes import NodeAttrs, draw_nodes
+from snakesim.network.routing import Router
 from snakesim.network.topology import build_graph
-from snakesim.records import ComputeRecord, TransferRecord
+from snakesim.records import ComputeRecord, EffectRecord, TransferRecord
 from snakesim.sim.world import World
-
-Hop = tuple[str, str, Channel, float]
-"""One hop of a route: ``(u, v, channel u->v, latency_s)``."""
-
-_PathKey = tuple[float, int, tuple[str, ...]]
-"""Dijkstra order: total latency, then hop count, then the node sequence itself."""
 
 
 class ComputeJob(Protocol):
@@ -67,9 +65,13 @@ class Fabric:
         direction), as built by `snakesim.network.topology.build_graph`.
     nodes
         One `NodeAttrs` per graph node.
+    transfers, retry_backoff, jobs
+        Outage policies (see `snakesim.config.outages.OutagePolicy`).
     """
 
-    def __init__(self, world: World, graph: nx.Graph, nodes: Sequence[NodeAttrs]) -> None:
+    def __init__(self, world: World, graph: nx.Graph, nodes: Sequence[NodeAttrs], *,
+                 transfers: Literal["pause", "retry"] = "pause", retry_backoff: float = 1.0,
+                 jobs: Literal["rerun", "resume"] = "rerun") -> None:
         self._world = world
         self._env = world.env
         self._nodes = {n.name: n for n in nodes}
@@ -80,12 +82,15 @@ class Fabric:
         self._order = list(nodes)
         self._graph = graph
         self._channels: dict[tuple[str, str], Channel] = {}
+        self._nominal: dict[tuple[str, str], float] = {}
         for u, v, data in graph.edges(data=True):
-            self._channels[(u, v)] = Channel(self._env, data["bandwidth"])
-            self._channels[(v, u)] = Channel(self._env, data["bandwidth"])
+            for a, b in ((u, v), (v, u)):
+                self._channels[(a, b)] = Channel(self._env, data["bandwidth"])
+                self._nominal[(a, b)] = float(data["bandwidth"])
         self._cpus = {n.name: simpy.Resource(self._env, capacity=1) for n in nodes}
-        self._routes: dict[tuple[str, str], tuple[Hop, ...]] = {}
-        self._searches: dict[str, _Search] = {}
+        self._running: dict[str, simpy.Process] = {}
+        self._router = Router(self._env, graph)
+        self._policy = (transfers, float(retry_backoff), jobs)
         self._next_transfer = 0
         self.clients = [n.name for n in nodes if n.role == "client"]
         """Client node names, in topology order."""
@@ -103,6 +108,11 @@ class Fabric:
         """Every node's budgets, in topology order."""
         return list(self._order)
 
+    @property
+    def graph(self) -> nx.Graph:
+        """The topology (read-only by convention)."""
+        return self._graph
+
     def node(self, name: str) -> NodeAttrs:
         """The budgets of node ``name``."""
         self._require_node(name)
@@ -116,22 +126,65 @@ class Fabric:
             raise ConfigurationError(f"fabric: nodes {src} and {dst} are not linked") from None
 
     def path(self, src: str, dst: str) -> list[str]:
-        """The route from ``src`` to ``dst``, both included.
+        """The route a payload from ``src`` to ``dst`` would take now, both included.
 
-        The route has the lowest total latency; ties go to the fewest hops, then to the
-        lexicographically smallest node sequence, so routes never depend on insertion
-        order. Routes are computed once and cached.
+        The lowest total latency over live links and nodes; ties go to the fewest hops,
+        then to the lexicographically smallest node sequence. Without outages this is
+        the topology's best path.
         """
-        hops = self._route(src, dst)
-        return [src, *(v for _, v, _, _ in hops)]
+        self._require_node(src)
+        self._require_node(dst)
+        return self._router.path(src, dst) or self._router.static_path(src, dst)
+
+    # ----------------------------------------------------------------- outages
+    def set_link(self, u: str, v: str, up: bool) -> None:
+        """Take the link u-v down or bring it back (both directions)."""
+        self.channel(u, v)
+        self._router.set_link(u, v, up)
+        self._apply(u, v, f"link {min(u, v)}-{max(u, v)}")
+
+    def set_node(self, node: str, up: bool) -> None:
+        """Take ``node`` down or bring it back: its links, relaying and compute."""
+        self._require_node(node)
+        self._router.set_node(node, up)
+        for nbr in self._graph.adj[node]:
+            self._apply(node, nbr, f"node {node}")
+        running = self._running.get(node)
+        if not up and running is not None and running.is_alive:
+            running.interrupt("node down")
+
+    def node_up(self, node: str) -> bool:
+        """Whether ``node`` is up."""
+        return self._router.node_up(node)
+
+    def _apply(self, u: str, v: str, element: str) -> None:
+        live = self._router.link_up(u, v)
+        for key in ((u, v), (v, u)):
+            channel = self._channels[key]
+            if live:
+                channel.set_bandwidth(self._nominal[key])
+                continue
+            flows = channel.active_flows
+            channel.set_bandwidth(0.0)
+            if flows and self._policy[0] == "retry":
+                channel.fail_all(LinkDown(*key))
+            if flows:
+                effect = "failed" if self._policy[0] == "retry" else "paused"
+                self._effect(element, effect, -1, key[0], flows)
+
+    def _effect(self, element: str, effect: str, transfer_id: int, node: str,
+                count: int = 1) -> None:
+        self._world.ledger.effect(EffectRecord(self.now, element, effect, transfer_id, node,
+                                               count))
 
     # --------------------------------------------------------------- transfers
     def send(self, src: str, dst: str, nbytes: int, *, kind: str, round: int,
              payload: object = None) -> simpy.Event:
-        """Send ``nbytes`` from ``src`` to ``dst``, store-and-forward along `path`.
+        """Send ``nbytes`` from ``src`` to ``dst``, store-and-forward along live links.
 
         On each hop the bytes share the link direction's bandwidth with the other flows
-        on it, then take the hop's latency; the next hop starts when they have arrived.
+        on it, then take the hop's latency; the next hop starts when they have arrived
+        and is routed then, over what is up at that moment.
 
         Parameters
         ----------
@@ -153,37 +206,58 @@ class Fabric:
         """
         if nbytes < 0:
             raise ValueError(f"nbytes must be >= 0 (got {nbytes})")
-        hops = self._route(src, dst)
-        if not hops:
+        self._require_node(src)
+        self._require_node(dst)
+        if src == dst:
             return self._env.event().succeed(payload)
         transfer_id = self._next_transfer
         self._next_transfer += 1
         return self._env.process(
-            self._deliver(transfer_id, hops, int(nbytes), kind, round, payload))
+            self._deliver(transfer_id, src, dst, int(nbytes), kind, round, payload))
 
-    def _deliver(self, transfer_id: int, hops: tuple[Hop, ...], nbytes: int, kind: str,
+    def _deliver(self, transfer_id: int, src: str, dst: str, nbytes: int, kind: str,
                  round: int, payload: object) -> Generator[simpy.Event, Any, object]:
         env, ledger = self._env, self._world.ledger
         start = float(env.now)
-        for i, (u, v, channel, latency) in enumerate(hops):
-            if i:
-                ledger.relay(u, nbytes)
-            yield channel.transmit(nbytes)
+        visited = [src]
+        while visited[-1] != dst:
+            here = visited[-1]
+            route = self._router.path(here, dst)
+            if route is None:  # nothing live leads there now: wait for a change
+                self._effect(f"node {here}", "waited", transfer_id, here)
+                yield self._router.change()
+                continue
+            nxt = route[1]
+            sending = float(env.now)
+            try:
+                yield self._channels[(here, nxt)].transmit(nbytes)
+            except LinkDown:
+                yield env.timeout(self._policy[1])
+                continue  # retry the hop, routed afresh from here
+            sent = float(env.now)
+            latency = float(self._graph.edges[here, nxt]["latency"])
             if latency > 0.0:
                 yield env.timeout(latency)
-            ledger.hop(u, v, nbytes)
-        path = ">".join([hops[0][0], *(v for _, v, _, _ in hops)])
+            ledger.hop(here, nxt, nbytes, sending, sent)
+            if nxt != dst:
+                ledger.relay(nxt, nbytes)
+            visited.append(nxt)
+        if visited != self._router.static_path(src, dst):
+            self._effect(f"node {src}", "rerouted", transfer_id, src)
         ledger.transfer(TransferRecord(
-            transfer_id=transfer_id, kind=kind, round=round, src=hops[0][0], dst=hops[-1][1],
-            nbytes=nbytes, hops=len(hops), path=path, start_s=start, end_s=float(env.now)))
+            transfer_id=transfer_id, kind=kind, round=round, src=src, dst=dst,
+            nbytes=nbytes, hops=len(visited) - 1, path=">".join(visited), start_s=start,
+            end_s=float(env.now)))
         return payload
 
     # ----------------------------------------------------------------- compute
     def compute(self, node: str, job: ComputeJob, *, kind: str, round: int) -> simpy.Event:
         """Run ``job`` on ``node`` after the jobs queued before it (one at a time, FIFO).
 
-        Once the node is free the job holds it for ``job.flops / compute_flops_per_s``
-        seconds; then a `ComputeRecord` is written.
+        Once the node is free (and up) the job holds it for
+        ``job.flops / compute_flops_per_s`` seconds; then a `ComputeRecord` is written.
+        If the node goes down meanwhile the job is lost and re-run from the start when
+        the node returns, or resumed, by the jobs policy.
 
         Parameters
         ----------
@@ -199,23 +273,52 @@ class Fabric:
         Returns
         -------
         simpy.Event
-            Succeeds with ``job`` when the node has finished it.
+            Succeeds with ``job`` when the node has finished it; fails with
+            `OutOfMemory` at once (recording an ``oom`` effect) if the job's peak memory
+            exceeds the node's budget.
         """
         attrs = self.node(node)
         flops = float(job.flops)
         if not flops >= 0.0:
             raise ValueError(f"job.flops must be >= 0 (got {job.flops})")
+        if job.peak_memory_bytes > attrs.memory_bytes:
+            # A budget that binds: the job does not run at all.
+            self._effect(f"node {node}", "oom", -1, node)
+            return self._env.event().fail(OutOfMemory(node, job.peak_memory_bytes,
+                                                      attrs.memory_bytes, kind))
         return self._env.process(self._run(attrs, job, flops, kind, round))
+
+    def fits(self, node: str, job: ComputeJob) -> bool:
+        """Whether ``job``'s peak memory fits ``node``'s memory budget."""
+        return job.peak_memory_bytes <= self.node(node).memory_bytes
 
     def _run(self, attrs: NodeAttrs, job: ComputeJob, flops: float, kind: str,
              round: int) -> Generator[simpy.Event, Any, ComputeJob]:
-        with self._cpus[attrs.name].request() as turn:
+        env, name, rate = self._env, attrs.name, attrs.compute_flops_per_s
+        with self._cpus[name].request() as turn:
             yield turn
-            start = float(self._env.now)
-            yield self._env.timeout(flops / attrs.compute_flops_per_s)
+            remaining, first = flops, None
+            while True:
+                while not self._router.node_up(name):
+                    yield self._router.change()
+                start = float(env.now)
+                first = start if first is None else first
+                self._running[name] = env.active_process  # type: ignore[assignment]
+                try:
+                    yield env.timeout(remaining / rate)
+                    break
+                except simpy.Interrupt:
+                    if self._policy[2] == "resume":
+                        remaining -= (float(env.now) - start) * rate
+                        self._effect(f"node {name}", "job_paused", -1, name)
+                    else:
+                        self._effect(f"node {name}", "job_lost", -1, name)
+                finally:
+                    self._running.pop(name, None)
             self._world.ledger.compute(ComputeRecord(
-                node=attrs.name, kind=kind, round=round, start_s=start,
-                end_s=float(self._env.now), flops=flops,
+                node=name, kind=kind, round=round,
+                start_s=first if self._policy[2] == "resume" else start,
+                end_s=float(env.now), flops=flops,
                 peak_memory_bytes=int(job.peak_memory_bytes), samples=int(job.samples)))
         return job
 
@@ -224,71 +327,9 @@ class Fabric:
         self._require_node(node)
         self._world.ledger.store(node, nbytes)
 
-    # ----------------------------------------------------------------- routing
     def _require_node(self, name: str) -> None:
         if name not in self._nodes:
             raise ConfigurationError(f"fabric: unknown node (got {name!r})")
-
-    def _route(self, src: str, dst: str) -> tuple[Hop, ...]:
-        key = (src, dst)
-        hops = self._routes.get(key)
-        if hops is None:
-            self._require_node(src)
-            self._require_node(dst)
-            search = self._searches.get(src)
-            if search is None:
-                search = self._searches[src] = _Search(src)
-            nodes = search.path_to(dst, self._graph)
-            hops = tuple((u, v, self._channels[(u, v)], float(self._graph.edges[u, v]["latency"]))
-                         for u, v in pairwise(nodes))
-            self._routes[key] = hops
-        return hops
-
-
-class _Search:
-    """Dijkstra from one source that stops at the asked node and resumes on demand.
-
-    A server that sends to every client then costs one full search, and a client that
-    only talks to its neighbour settles two nodes instead of the whole graph.
-    """
-
-    __slots__ = ("_best", "_heap", "_settled", "_src", "_unexpanded")
-
-    def __init__(self, src: str) -> None:
-        self._src = src
-        start: _PathKey = (0.0, 0, (src,))
-        self._heap: list[_PathKey] = [start]
-        self._best: dict[str, _PathKey] = {src: start}
-        self._settled: dict[str, tuple[str, ...]] = {}
-        self._unexpanded: list[_PathKey] = []
-
-    def path_to(self, dst: str, graph: nx.Graph) -> tuple[str, ...]:
-        """The best path to ``dst`` (see `Fabric.path` for the order)."""
-        while dst not in self._settled:
-            # Expand lazily: settling dst must not push the whole neighbourhood of dst.
-            for key in self._unexpanded:
-                self._expand(key, graph)
-            self._unexpanded.clear()
-            if not self._heap:
-                raise ConfigurationError(
-                    f"fabric: no path from {self._src} to {dst}")
-            key = heappop(self._heap)
-            node = key[2][-1]
-            if node not in self._settled:
-                self._settled[node] = key[2]
-                self._unexpanded.append(key)
-        return self._settled[dst]
-
-    def _expand(self, key: _PathKey, graph: nx.Graph) -> None:
-        latency, hops, nodes = key
-        for nbr, data in graph.adj[nodes[-1]].items():
-            if nbr in self._settled:
-                continue
-            candidate = (latency + float(data["latency"]), hops + 1, (*nodes, nbr))
-            best = self._best.get(nbr)
-            if best is None or candidate < best:
-                self._best[nbr] = candidate
-                heappush(self._heap, candidate)
 
 
 def build_fabric(world: World, scenario: Scenario) -> Fabric:
@@ -308,4 +349,6 @@ def build_fabric(world: World, scenario: Scenario) -> Fabric:
     """
     graph = build_graph(scenario.topology, scenario.links)
     nodes = draw_nodes(scenario.nodes, scenario.topology, world.rng("nodes"))
-    return Fabric(world, graph, nodes)
+    policy = scenario.outages.policy
+    return Fabric(world, graph, nodes, transfers=policy.transfers,
+                  retry_backoff=policy.retry_backoff, jobs=policy.jobs)

@@ -28,6 +28,17 @@ _ROUNDING = 1e-12
 """Slack, relative to the virtual clock, for float rounding of ``service`` itself."""
 
 
+class LinkDown(Exception):
+    """A flow failed because its link went down (the retry outage policy)."""
+
+    def __init__(self, src: str, dst: str) -> None:
+        super().__init__(src, dst)
+        self.src, self.dst = src, dst
+
+    def __str__(self) -> str:
+        return f"link {self.src}->{self.dst} went down"
+
+
 class Channel:
     """One direction of a link, sharing its bandwidth equally among active flows.
 
@@ -106,6 +117,16 @@ class Channel:
         self._generation += 1
         self._wake_at = math.inf
         self._schedule()
+
+    def fail_all(self, error: Exception) -> None:
+        """Fail every flow in transit with ``error`` (their bits are lost)."""
+        self._advance()
+        heap, self._heap = self._heap, []
+        self._generation += 1  # the pending wake-up has nothing left to finish
+        self._wake_at = math.inf
+        self._service = 0.0
+        for _, _, _, done in heap:
+            done.fail(error)
 
     def _advance(self) -> None:
         """Credit every active flow with its share of the bits sent since the last update."""

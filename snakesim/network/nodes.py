@@ -31,6 +31,8 @@ Role = Literal["server", "client"]
 
 _ATTRS = ("compute", "memory", "storage")
 """Spec attribute names, in the order they are drawn."""
+_ENERGY = ("energy_per_flop", "idle_power")
+"""Energy attributes: plain values, never drawn (so they never shift the draws above)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,10 @@ class NodeAttrs:
         Memory budget in bytes.
     storage_bytes
         Storage budget in bytes.
+    energy_per_flop_j
+        Energy per FLOP computed, in joules.
+    idle_power_w
+        Power drawn while not computing, in watts.
     """
 
     name: str
@@ -56,6 +62,8 @@ class NodeAttrs:
     compute_flops_per_s: float
     memory_bytes: float
     storage_bytes: float
+    energy_per_flop_j: float = 0.0
+    idle_power_w: float = 0.0
 
 
 def draw_nodes(scenario_nodes: NodesSpec, topology: Topology,
@@ -99,6 +107,12 @@ def draw_nodes(scenario_nodes: NodesSpec, topology: Topology,
         name: {attr: drawn[attr][i] for attr in _ATTRS} for i, name in enumerate(clients)}
     if server is not None:
         values[server] = _server_values(scenario_nodes, rng)
+    for name in names:  # energy is not drawn: plain values, server and overrides aside
+        own = scenario_nodes.server if name == server else None
+        for attr in _ENERGY:
+            value = getattr(own, attr) if own is not None else None
+            values[name][attr] = float(getattr(scenario_nodes, attr) if value is None
+                                       else value)
     for name, override in scenario_nodes.overrides.items():
         if name not in values:
             raise ConfigurationError(f"nodes.overrides.{name}: unknown node (got {name})")
@@ -106,14 +120,17 @@ def draw_nodes(scenario_nodes: NodesSpec, topology: Topology,
     return [NodeAttrs(name=name, role="server" if name == server else "client",
                       compute_flops_per_s=values[name]["compute"],
                       memory_bytes=values[name]["memory"],
-                      storage_bytes=values[name]["storage"]) for name in names]
+                      storage_bytes=values[name]["storage"],
+                      energy_per_flop_j=values[name]["energy_per_flop"],
+                      idle_power_w=values[name]["idle_power"]) for name in names]
 
 
 def to_info(attrs: NodeAttrs) -> NodeInfo:
     """The result-table row of a node (see `snakesim.records.NodeInfo`)."""
     return NodeInfo(node=attrs.name, role=attrs.role,
                     compute_flops_per_s=attrs.compute_flops_per_s,
-                    memory_bytes=attrs.memory_bytes, storage_bytes=attrs.storage_bytes)
+                    memory_bytes=attrs.memory_bytes, storage_bytes=attrs.storage_bytes,
+                    energy_per_flop_j=attrs.energy_per_flop_j, idle_power_w=attrs.idle_power_w)
 
 
 def _draw(attr: str, spread: Spread, count: int, rng: np.random.Generator) -> list[float]:
@@ -153,4 +170,5 @@ def _server_values(spec: NodesSpec, rng: np.random.Generator) -> dict[str, float
 
 
 def _set_fields(values: NodeValues) -> dict[str, float]:
-    return {attr: float(v) for attr in _ATTRS if (v := getattr(values, attr)) is not None}
+    return {attr: float(v) for attr in (*_ATTRS, *_ENERGY)
+            if (v := getattr(values, attr)) is not None}

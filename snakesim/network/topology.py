@@ -57,7 +57,12 @@ def build_graph(topology: Topology, links: LinksSpec) -> nx.Graph:
     graph = nx.Graph()
     graph.add_nodes_from(names)
     for u, v, latency, bandwidth in _edges(topology, names, links):
-        graph.add_edge(u, v, latency=latency, bandwidth=bandwidth)
+        graph.add_edge(u, v, latency=latency, bandwidth=bandwidth,
+                       energy_per_bit=float(links.energy_per_bit))
+    if isinstance(topology, ExplicitTopology):
+        for edge in topology.edges:
+            if edge.energy_per_bit is not None:
+                graph.edges[edge.between]["energy_per_bit"] = float(edge.energy_per_bit)
     _apply_overrides(graph, links.overrides)
     if isinstance(topology, ExplicitTopology):
         _require_connected(graph, names)
@@ -116,6 +121,8 @@ def _apply_overrides(graph: nx.Graph, overrides: Iterable[LinkValues]) -> None:
             data["latency"] = float(link.latency)
         if link.bandwidth is not None:
             data["bandwidth"] = float(link.bandwidth)
+        if link.energy_per_bit is not None:
+            data["energy_per_bit"] = float(link.energy_per_bit)
 
 
 def _require_known(where: str, ends: Iterable[str], known: Iterable[str] | nx.Graph) -> None:

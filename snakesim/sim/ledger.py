@@ -7,14 +7,22 @@ result tables (one row per transfer, compute job, evaluation, node and link dire
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from typing import Any
 
 import pandas as pd
 
-from snakesim.records import ComputeRecord, EvalRecord, NodeInfo, TransferRecord
+from snakesim.records import (
+    ComputeRecord,
+    EffectRecord,
+    EvalRecord,
+    NodeInfo,
+    OutageRecord,
+    TransferRecord,
+)
 
 
 class Ledger:
@@ -28,15 +36,26 @@ class Ledger:
         self.link_transfers: defaultdict[tuple[str, str], int] = defaultdict(int)
         self.relayed_bytes: defaultdict[str, int] = defaultdict(int)
         self.storage_bytes: defaultdict[str, int] = defaultdict(int)
+        self.link_busy: defaultdict[tuple[str, str], list[tuple[float, float]]] = \
+            defaultdict(list)
+        self.outages: list[OutageRecord] = []
+        self.effects: list[EffectRecord] = []
 
     def transfer(self, record: TransferRecord) -> None:
         """Record a completed end-to-end transfer."""
         self.transfers.append(record)
 
-    def hop(self, src: str, dst: str, nbytes: int) -> None:
-        """Record ``nbytes`` crossing the link direction ``src -> dst``."""
+    def hop(self, src: str, dst: str, nbytes: int, start_s: float = math.nan,
+            end_s: float = math.nan) -> None:
+        """Record ``nbytes`` crossing the link direction ``src -> dst``.
+
+        ``start_s`` and ``end_s`` bound its transmission (latency excluded): the link
+        direction's busy time in the timeline.
+        """
         self.link_bytes[(src, dst)] += nbytes
         self.link_transfers[(src, dst)] += 1
+        if start_s < end_s:
+            self.link_busy[(src, dst)].append((start_s, end_s))
 
     def relay(self, node: str, nbytes: int) -> None:
         """Record ``nbytes`` forwarded by an intermediate node."""
@@ -50,26 +69,47 @@ class Ledger:
         """Record a global-test-set evaluation (an observer: costs no simulated time)."""
         self.evaluations.append(record)
 
+    def outage(self, record: OutageRecord) -> None:
+        """Record one down interval of a link or node."""
+        self.outages.append(record)
+
+    def effect(self, record: EffectRecord) -> None:
+        """Record what an outage did to work in progress."""
+        self.effects.append(record)
+
     def store(self, node: str, nbytes: int) -> None:
         """Record that ``node`` keeps ``nbytes`` at rest; the table keeps the maximum."""
         self.storage_bytes[node] = max(self.storage_bytes[node], int(nbytes))
 
-    def to_frames(self, run_id: str, strategy: str,
-                  nodes: Sequence[NodeInfo]) -> dict[str, pd.DataFrame]:
-        """Build the result tables: rounds, transfers, computes, nodes, links."""
+    def to_frames(self, run_id: str, strategy: str, nodes: Sequence[NodeInfo],
+                  energy_per_bit: Mapping[frozenset[str], float] | None = None,
+                  ) -> dict[str, pd.DataFrame]:
+        """Build the result tables: rounds, transfers, computes, nodes, links, outages,
+        effects, timeline.
+
+        ``energy_per_bit`` (J per bit, by link) prices each link's bytes; nodes' energy
+        is their FLOPs times their energy per FLOP, plus idle power over the time they
+        were not computing until the run ended.
+        """
+        end = max([t.end_s for t in self.transfers] + [c.end_s for c in self.computes]
+                  + [0.0])
         frames = {
             "rounds": _rounds(self.evaluations, self.transfers),
             "transfers": _frame(self.transfers, TransferRecord),
             "computes": _frame(self.computes, ComputeRecord),
-            "nodes": self._nodes(nodes),
-            "links": self._links(),
+            "nodes": self._nodes(nodes, end),
+            "links": self._links(energy_per_bit or {}),
+            "outages": _frame(sorted(self.outages, key=lambda o: (o.start_s, o.element)),
+                              OutageRecord),
+            "effects": _frame(self.effects, EffectRecord),
+            "timeline": self._timeline(end),
         }
         for frame in frames.values():
             frame.insert(0, "strategy", strategy)
             frame.insert(0, "run_id", run_id)
         return frames
 
-    def _nodes(self, nodes: Sequence[NodeInfo]) -> pd.DataFrame:
+    def _nodes(self, nodes: Sequence[NodeInfo], end: float) -> pd.DataFrame:
         sent: defaultdict[str, int] = defaultdict(int)
         received: defaultdict[str, int] = defaultdict(int)
         for t in self.transfers:
@@ -88,15 +128,51 @@ class Ledger:
                  "storage_used_bytes": self.storage_bytes[n.node],
                  "bytes_sent": sent[n.node], "bytes_received": received[n.node],
                  "bytes_relayed": self.relayed_bytes[n.node], "busy_time_s": busy[n.node],
-                 "flops": flops[n.node], "jobs": jobs[n.node]} for n in nodes]
+                 "flops": flops[n.node], "jobs": jobs[n.node],
+                 "compute_energy_j": flops[n.node] * n.energy_per_flop_j,
+                 "idle_energy_j": max(0.0, end - busy[n.node]) * n.idle_power_w}
+                for n in nodes]
         frame: pd.DataFrame = pd.DataFrame(rows)
+        if len(frame):
+            frame["energy_j"] = frame["compute_energy_j"] + frame["idle_energy_j"]
         return frame
 
-    def _links(self) -> pd.DataFrame:
-        rows = [{"src": s, "dst": d, "bytes": b, "transfers": self.link_transfers[(s, d)]}
-                for (s, d), b in sorted(self.link_bytes.items())]
-        frame: pd.DataFrame = pd.DataFrame(rows, columns=["src", "dst", "bytes", "transfers"])
+    def _timeline(self, end: float) -> pd.DataFrame:
+        """Busy and down intervals per node and link direction (for Gantt charts)."""
+        rows: list[tuple[str, str, str, float, float]] = []
+        by_node: defaultdict[str, list[tuple[float, float]]] = defaultdict(list)
+        for c in self.computes:
+            by_node[c.node].append((c.start_s, c.end_s))
+        for node, spans in sorted(by_node.items()):
+            rows += [(node, "node", "busy", a, b) for a, b in _merge(spans)]
+        for (src, dst), spans in sorted(self.link_busy.items()):
+            rows += [(f"{src}>{dst}", "link", "busy", a, b) for a, b in _merge(spans)]
+        for o in self.outages:
+            name = o.element.split(" ", 1)[1]
+            rows.append((name, o.kind, "down", o.start_s,
+                         end if math.isnan(o.end_s) else o.end_s))
+        frame: pd.DataFrame = pd.DataFrame(
+            rows, columns=["resource", "kind", "state", "start_s", "end_s"])
         return frame
+
+    def _links(self, energy_per_bit: Mapping[frozenset[str], float]) -> pd.DataFrame:
+        rows = [{"src": s, "dst": d, "bytes": b, "transfers": self.link_transfers[(s, d)],
+                 "energy_j": 8 * b * energy_per_bit.get(frozenset((s, d)), 0.0)}
+                for (s, d), b in sorted(self.link_bytes.items())]
+        frame: pd.DataFrame = pd.DataFrame(
+            rows, columns=["src", "dst", "bytes", "transfers", "energy_j"])
+        return frame
+
+
+def _merge(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Union of intervals, as disjoint sorted intervals."""
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _frame(records: Sequence[Any], kind: type) -> pd.DataFrame:

@@ -18,6 +18,11 @@ __all__ = ["REGISTRY", "Context", "Strategy", "build_strategy"]
 REGISTRY: dict[str, str] = {
     "snake": "snakesim.strategies.snake",
     "fedavg": "snakesim.strategies.fedavg",
+    "fedprox": "snakesim.strategies.fedavg",
+    "central": "snakesim.strategies.central",
+    "local": "snakesim.strategies.local",
+    "split": "snakesim.strategies.split",
+    "splitfed": "snakesim.strategies.splitfed",
 }
 """Scenario ``strategy.name`` -> module that implements it (and defines ``build``)."""
 

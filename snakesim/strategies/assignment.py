@@ -1,14 +1,15 @@
 """Layer assignment: which contiguous layer groups each node of a route trains.
 
 Pure functions, so their invariants can be property-tested: every node gets at least
-one group, faster nodes never get fewer groups than slower ones, and one pass of the
-route covers every group.
+one group, faster nodes never get fewer groups than slower ones, one pass of the route
+covers every group, memory-aware windows fit their budgets and a sliding window moves
+one group per hop.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def proportional_counts(weights: Sequence[float], n_groups: int) -> list[int]:
@@ -51,3 +52,40 @@ def contiguous_windows(counts: Sequence[int], groups: Sequence[int]) -> list[lis
         windows.append([groups[(start + k) % len(groups)] for k in range(count)])
         start += count
     return windows
+
+
+def even_counts(n_nodes: int, n_groups: int) -> list[int]:
+    """Groups per node as even as possible (earlier nodes take the remainder)."""
+    return proportional_counts([1.0] * n_nodes, n_groups)
+
+
+def memory_windows(n_nodes: int, groups: Sequence[int],
+                   fits: Callable[[int, list[int]], bool]) -> list[list[int]]:
+    """The largest contiguous window of ``groups`` per node that ``fits(node, window)``.
+
+    Node i's window starts where node i-1's ended and never wraps past the last group
+    (the next node then starts again at the first). A node for which not even one group
+    fits gets an empty window (the caller skips it). ``fits`` must be monotone: a window
+    that fits stays fitting when shortened.
+    """
+    windows: list[list[int]] = []
+    start = 0
+    for node in range(n_nodes):
+        count = 0
+        while start + count < len(groups) and fits(node, list(groups[start:start + count + 1])):
+            count += 1
+        windows.append(list(groups[start:start + count]))
+        start = (start + count) % len(groups) if groups else 0
+    return windows
+
+
+def sliding_window(hop: int, groups: Sequence[int], width: int) -> list[int]:
+    """The window of ``width`` contiguous groups at global hop ``hop`` (0-based).
+
+    It starts at the first group and moves one group per hop; after reaching the last
+    group it starts again at the first, so it is always contiguous.
+    """
+    if not 1 <= width <= len(groups):
+        raise ValueError(f"width must be in 1..{len(groups)} (got {width})")
+    start = hop % (len(groups) - width + 1)
+    return list(groups[start:start + width])

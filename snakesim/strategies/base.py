@@ -74,11 +74,14 @@ class Context:
         return len(self.local_data[node][1])
 
     def job(self, node: str, state: State, trainable: Sequence[int],
-            distill: tuple[float, float] | None = None) -> TrainJob:
+            distill: tuple[float, float] | None = None, *,
+            frozen_dtype: str = "fp32") -> TrainJob:
         """A future that trains ``trainable`` groups of ``state`` on ``node``'s data.
 
         ``distill`` is ``(weight, temperature)`` to add knowledge distillation from the
-        model as received (``state``) as teacher.
+        model as received (``state``) as teacher. ``frozen_dtype`` is the format the node
+        holds its frozen groups in, for the memory account (``state`` already carries
+        their rounded values).
         """
         if node not in self._generators:
             self._generators[node] = self.world.torch_generator(f"data-order/{node}")
@@ -89,7 +92,7 @@ class Context:
             if self._teacher is None:
                 self._teacher = copy.deepcopy(self.model)  # a second workspace, made once
         return slice_job(self.costs, self.model, state, trainable, x, y, cfg,
-                         self._generators[node], self._teacher)
+                         self._generators[node], self._teacher, frozen_dtype=frozen_dtype)
 
     def evaluate(self, state: State, round: int, step: int, node: str) -> float:
         """Evaluate ``state`` on the test set now; record it; return the accuracy."""

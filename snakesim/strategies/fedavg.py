@@ -1,42 +1,77 @@
-"""Federated averaging through a server node.
+"""Federated averaging through a server node, with client sampling and FedProx.
 
 McMahan, Moore, Ramage, Hampson, Agüera y Arcas, "Communication-Efficient Learning of
-Deep Networks from Decentralized Data", AISTATS 2017.
+Deep Networks from Decentralized Data", AISTATS 2017. Li, Sahu, Zaheer, Sanjabi,
+Talwalkar, Smith, "Federated Optimization in Heterogeneous Networks", MLSys 2020
+(FedProx).
 
-Every round the server sends the global model to every client over the real paths;
-clients train the whole model on their local data in parallel; uploads travel back;
-the round ends when the last upload has arrived. The server keeps a running weighted
-average (weights = local sample counts), so it holds one model plus one accumulator
-however many clients there are.
+Every round the server samples ``max(1, floor(fraction x K))`` of the K clients
+(without replacement, from the run's ``client-sampling`` stream; all of them when
+``fraction`` is 1), sends them the global model over the real paths; they train the
+whole model on their local data in parallel; uploads travel back; the round ends when
+the last upload has arrived. The server keeps a running weighted average (weights =
+local sample counts), so it holds one model plus one accumulator however many clients
+there are. FedProx adds ``mu / 2 * ||w - w_global||^2`` to every client's local loss
+(`snakesim.learning.training.TrainConfig.prox_mu`); with ``mu = 0`` it is FedAvg.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
+import numpy as np
+
 from snakesim.config.schema import Topology
-from snakesim.config.strategies import FedAvgStrategy
+from snakesim.config.strategies import FedAvgStrategy, FedProxStrategy
 from snakesim.learning.aggregation import RunningAverage
 from snakesim.learning.training import State
 from snakesim.strategies.base import Context, Process, Strategy
 
 
+def sample_clients(clients: list[str], fraction: float,
+                   rng: np.random.Generator | None) -> list[str]:
+    """``max(1, floor(fraction x len(clients)))`` clients, in their given order.
+
+    ``rng`` is only drawn from when some clients are left out, so full participation
+    consumes no randomness.
+    """
+    count = max(1, math.floor(fraction * len(clients) + 1e-9))
+    if count >= len(clients) or rng is None:
+        return list(clients)
+    chosen = rng.choice(len(clients), size=count, replace=False)
+    return [clients[i] for i in sorted(chosen)]
+
+
 class FedAvg(Strategy):
-    """FedAvg with full participation.
+    """FedAvg (or FedProx, with ``mu > 0``).
 
     Parameters
     ----------
     server
         The aggregating node.
+    fraction
+        Share of the clients that train in each round (at least one).
+    mu
+        FedProx's proximal weight; 0 is plain FedAvg.
+    name
+        ``"fedavg"`` or ``"fedprox"`` (what the result tables say).
     """
 
-    name = "fedavg"
-
-    def __init__(self, server: str) -> None:
+    def __init__(self, server: str, fraction: float = 1.0, mu: float = 0.0,
+                 name: str = "fedavg") -> None:
         self.server = server
+        self.fraction = fraction
+        self.mu = mu
+        self.name = name
 
     def process(self, ctx: Context) -> Process:
         """Run ``ctx.rounds`` synchronous rounds."""
         env = ctx.world.env
         clients = ctx.learners
+        if self.mu > 0:
+            ctx.train = replace(ctx.train, prox_mu=self.mu)
+        rng = ctx.world.rng("client-sampling") if self.fraction < 1 else None
         self.store_initial(ctx, clients)
         # The server keeps the global model and the running average beside it.
         ctx.fabric.store(self.server, 2 * ctx.costs.model_bytes())
@@ -44,9 +79,10 @@ class FedAvg(Strategy):
         state = ctx.initial_state
         for rnd in range(1, ctx.rounds + 1):
             average = RunningAverage()
+            chosen = sample_clients(clients, self.fraction, rng)
             yield env.all_of([env.process(self._client(ctx, client, state, everything,
                                                        average, rnd))
-                              for client in clients])
+                              for client in chosen])
             state = average.result(like=state)
             ctx.evaluate(state, rnd, 0, self.server)
             ctx.world.progress(rnd, ctx.rounds, f"round {rnd}/{ctx.rounds}")
@@ -63,8 +99,9 @@ class FedAvg(Strategy):
         average.add(job.result().state, ctx.samples(client))
 
 
-def build(spec: FedAvgStrategy, topology: Topology) -> FedAvg:
+def build(spec: FedAvgStrategy | FedProxStrategy, topology: Topology) -> FedAvg:
     """The `FedAvg` strategy a scenario's ``strategy`` section describes."""
     server = spec.server or topology.server
     assert server is not None  # guaranteed by snakesim.config.checks
-    return FedAvg(server)
+    mu = spec.mu if isinstance(spec, FedProxStrategy) else 0.0
+    return FedAvg(server, spec.fraction, mu, spec.name)

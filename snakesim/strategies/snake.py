@@ -2,7 +2,8 @@
 
 Yu, Yi, Li, Wang, Peng, Zhao, Zhang, "Snake Learning: A Communication- and
 Computation-Efficient Distributed Learning Framework for 6G", arXiv 2405.03372 (IEEE
-Communications Magazine, 2025); see ../shared/PAPER.md for the project's reading.
+Communications Magazine, 2025); see ../shared/PAPER.md for the project's reading and
+README.md for every option (`snakesim.config.strategies.SnakeStrategy`).
 
 Each node of the route trains only its window of layer groups (plus the output head
 by default) on its local data, all other groups frozen, then hands the model on. A
@@ -12,21 +13,64 @@ round is one pass of the route. Modes:
 - ``cs``: a server is the controller; each node uploads its trained groups to it and
   the server forwards to the next node.
 
-What travels: the initial full model once from the controller to every node; then at
-each hand-off, every group the receiver holds an older version of. Every node keeps a
-full copy (needed for its forward pass), so this is the minimum that keeps the lineage
-consistent: the receiver must see the groups earlier nodes changed. In CS mode the
-upload is exactly the node's trained groups.
+What travels (``send: changed``, the default): the initial full model once from the
+controller to every node; then at each hand-off, every group the receiver holds an older
+version of. Every node keeps a full copy (needed for its forward pass), so this is the
+minimum that keeps the lineage consistent: the receiver must see the groups earlier
+nodes changed. In CS mode the upload is exactly the node's trained groups. ``trainable``
+sends only the groups the previous node trained (receivers may then compute with stale
+groups, and accuracy shows it); ``whole`` sends the whole model at every transfer. Which
+version each node holds, and at which precision, is `snakesim.strategies.lineage`'s job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+import simpy
 
 from snakesim.config.schema import Topology
 from snakesim.config.strategies import SnakeStrategy
-from snakesim.strategies.assignment import contiguous_windows, proportional_counts
+from snakesim.errors import ConfigurationError
+from snakesim.learning.heterogeneity import label_heterogeneity
+from snakesim.strategies import routes
+from snakesim.strategies.assignment import (
+    contiguous_windows,
+    even_counts,
+    memory_windows,
+    proportional_counts,
+    sliding_window,
+)
 from snakesim.strategies.base import Context, Process, Strategy
+from snakesim.strategies.lineage import Lineage
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One visit of the route: pass ``round`` (1-based), position ``step``, node, window."""
+
+    round: int
+    step: int
+    node: str
+    window: list[int]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the controller decides before training: route, windows, KD, controller."""
+
+    route: list[str]
+    controller: str
+    body: list[int]
+    extras: list[int]
+    fixed: dict[str, list[int]]
+    distill: tuple[float, float] | None
+    skipped: list[str]
 
 
 class Snake(Strategy):
@@ -34,83 +78,210 @@ class Snake(Strategy):
 
     Parameters
     ----------
-    mode
-        ``"p2p"`` or ``"cs"``.
+    spec
+        The scenario's ``strategy`` section (every option, with its default).
     server
-        The controller in CS mode.
-    route
-        Node order; defaults to the learners in topology order.
-    head_trainable
-        Train the output head at every node (the paper's default for classification).
-    distill
-        ``(weight, temperature)`` to add knowledge distillation at every node, with the
-        model as the node received it as teacher (the paper's remedy for non-IID data:
-        a node's update should not erase what earlier nodes learned); ``None`` for off.
+        The controller in CS mode (``spec.server`` or the topology's server).
     """
 
     name = "snake"
 
-    def __init__(self, mode: str = "p2p", server: str | None = None,
-                 route: Sequence[str] | None = None, head_trainable: bool = True,
-                 distill: tuple[float, float] | None = None) -> None:
-        self.mode = mode
+    def __init__(self, spec: SnakeStrategy, server: str | None = None) -> None:
+        self.spec = spec
         self.server = server
-        self.route = list(route) if route is not None else None
-        self.head_trainable = head_trainable
-        self.distill = distill
+        self.skipped: list[str] = []
+        """Route nodes that train nothing (memory-aware or explicit assignment)."""
+        self.distill: tuple[float, float] | None = None
+        """The distillation ``(weight, temperature)`` the last run used, or ``None``."""
 
-    def windows(self, ctx: Context, route: Sequence[str]) -> dict[str, list[int]]:
-        """Trainable groups per node: a compute-proportional window, plus the head."""
-        n = ctx.costs.n_groups
-        head = n - 1
-        body = list(range(n - 1)) if self.head_trainable and n > 1 else list(range(n))
+    # ------------------------------------------------------------------ planning
+    def order(self, ctx: Context) -> list[str]:
+        """The route before skipping: the given nodes in the configured order."""
+        nodes = list(self.spec.route or ctx.learners)
+        if self.spec.order == "by_compute":
+            compute = [ctx.fabric.node(n).compute_flops_per_s for n in nodes]
+            return routes.by_compute(nodes, compute)
+        if self.spec.order == "shortest_tour":
+            return routes.shortest_tour(nodes, lambda a, b: path_latency(ctx, a, b))
+        return nodes
+
+    def decide_distill(self, ctx: Context, route: Sequence[str]) -> tuple[float, float] | None:
+        """KD ``(weight, temperature)`` or ``None``; ``auto`` measures label heterogeneity."""
+        on = (self.spec.distill_weight, self.spec.distill_temperature)
+        if self.spec.distill != "auto":
+            return on if self.spec.distill == "on" else None
+        return on if self.heterogeneity(ctx, route) > self.spec.distill_threshold else None
+
+    @staticmethod
+    def heterogeneity(ctx: Context, route: Sequence[str]) -> float:
+        """`label_heterogeneity` of the route nodes' local training labels."""
+        labels = [ctx.local_data[n][1].numpy() for n in route]
+        offsets = np.cumsum([0, *map(len, labels)])
+        parts = [np.arange(offsets[i], offsets[i + 1]) for i in range(len(labels))]
+        return label_heterogeneity(np.concatenate(labels), parts)
+
+    def split(self, n_groups: int) -> tuple[list[int], list[int]]:
+        """``(body, extras)``: groups shared out in windows, groups every node trains."""
+        extras = sorted({*([0] if self.spec.input_trainable else []),
+                         *([n_groups - 1] if self.spec.head_trainable and n_groups > 1
+                           else [])})
+        return [g for g in range(n_groups) if g not in extras], extras
+
+    def assign(self, ctx: Context, route: Sequence[str], body: list[int], extras: list[int],
+               distill: bool) -> list[list[int]]:
+        """Each route node's fixed body window, by the configured assignment."""
+        kind = self.spec.assignment.kind
+        if not body:
+            return [[] for _ in route]
+        if kind == "even":
+            return contiguous_windows(even_counts(len(route), len(body)), body)
+        if kind == "explicit":
+            return [self._explicit(ctx, node) for node in route]
+        if kind == "memory_aware":
+            return memory_windows(len(route), body, self._fits(ctx, route, extras, distill))
         compute = [ctx.fabric.node(node).compute_flops_per_s for node in route]
-        windows = contiguous_windows(proportional_counts(compute, len(body)), body)
-        extra = [head] if self.head_trainable and n > 1 else []
-        return {node: sorted({*w, *extra}) for node, w in zip(route, windows, strict=False)}
+        return contiguous_windows(proportional_counts(compute, len(body)), body)
 
-    def process(self, ctx: Context) -> Process:
-        """Distribute the model once, then run ``ctx.rounds`` passes of the route."""
-        route = self.route or ctx.learners
-        windows = self.windows(ctx, route)
-        controller = self.server if self.mode == "cs" and self.server else route[0]
-        self.store_initial(ctx, [*route, controller])
-        env, fabric = ctx.world.env, ctx.fabric
-        n_groups = ctx.costs.n_groups
-        latest = [0] * n_groups  # version of each group in the lineage
-        held = {node: [0] * n_groups for node in {*route, controller}}
-        model = ctx.costs.model_bytes()
-        yield env.all_of([fabric.send(controller, node, model, kind="init", round=0)
-                          for node in route if node != controller])
-        state = ctx.initial_state
-        holder = controller
-        total = ctx.rounds * len(route)
+    def _explicit(self, ctx: Context, node: str) -> list[int]:
+        groups = (self.spec.assignment.map or {}).get(node, [])
+        for i, g in enumerate(groups):
+            if g >= ctx.costs.n_groups:
+                raise ConfigurationError(
+                    f"strategy.assignment.map.{node}.{i}: the model has {ctx.costs.n_groups} "
+                    f"groups, 0..{ctx.costs.n_groups - 1} (got {g})")
+        return sorted(set(groups))
+
+    def _fits(self, ctx: Context, route: Sequence[str], extras: list[int],
+              distill: bool) -> Callable[[int, list[int]], bool]:
+        def fits(i: int, window: list[int]) -> bool:
+            node = route[i]
+            batch = min(ctx.train.batch_size, ctx.samples(node))
+            peak = ctx.costs.memory(sorted({*window, *extras}), batch, teacher=distill,
+                                    frozen_dtype=self.spec.frozen_dtype).total
+            return peak <= ctx.fabric.node(node).memory_bytes
+        return fits
+
+    def plan(self, ctx: Context) -> Plan:
+        """Decide route, windows and KD (the controller's initialisation step)."""
+        order = self.order(ctx)
+        distill = self.decide_distill(ctx, order)
+        body, extras = self.split(ctx.costs.n_groups)
+        windows = self.assign(ctx, order, body, extras, distill is not None)
+        sliding = self.spec.window.kind == "sliding"
+        if sliding and not 1 <= self.spec.window.groups <= max(len(body), 1):
+            raise ConfigurationError(f"strategy.window.width: must be at most the number of "
+                                     f"body groups ({len(body)}) (got {self.spec.window.width})")
+        skip = self.spec.assignment.kind in ("memory_aware", "explicit")
+        route = [n for n, w in zip(order, windows, strict=True) if w or not skip or not body]
+        skipped = [n for n in order if n not in route]
+        if not route:
+            raise ConfigurationError(f"strategy.assignment: no route node can train "
+                                     f"({self.spec.assignment.kind}; skipped {', '.join(order)})")
+        controller = self.server if self.spec.mode == "cs" and self.server else route[0]
+        fixed = {n: sorted({*w, *extras}) for n, w in zip(order, windows, strict=True)}
+        return Plan(route, controller, body, extras, fixed, distill, skipped)
+
+    def window(self, plan: Plan, node: str, hop: int) -> list[int]:
+        """The groups ``node`` trains at global hop ``hop`` (0-based)."""
+        if self.spec.window.kind == "sliding" and plan.body:
+            return sorted({*sliding_window(hop, plan.body, self.spec.window.groups),
+                           *plan.extras})
+        return plan.fixed[node]
+
+    def hops(self, ctx: Context, plan: Plan) -> Iterator[Hop]:
+        """Every visit of every pass, in order (reversed on even passes if alternating)."""
+        hop = 0
         for rnd in range(1, ctx.rounds + 1):
-            for step, node in enumerate(route):
-                if holder != node:
-                    stale = [g for g in range(n_groups) if held[node][g] != latest[g]]
-                    yield fabric.send(holder, node, ctx.groups_bytes(stale), kind="handoff",
-                                      round=rnd)
-                    held[node] = list(latest)
-                job = ctx.job(node, state, windows[node], self.distill)
-                yield fabric.compute(node, job, kind="train", round=rnd)
-                state = {**state, **job.result().state}
-                for g in windows[node]:
-                    latest[g] += 1
-                held[node] = list(latest)
-                ctx.evaluate(state, rnd, step, node)
-                holder = node
-                if self.mode == "cs":
-                    yield fabric.send(node, controller, ctx.groups_bytes(windows[node]),
-                                      kind="upload", round=rnd)
-                    held[controller] = list(latest)
-                    holder = controller
-                ctx.world.progress((rnd - 1) * len(route) + step + 1, total,
-                                   f"pass {rnd}/{ctx.rounds}")
+            order = plan.route
+            if self.spec.direction == "alternate" and rnd % 2 == 0:
+                order = order[::-1]
+            for step, node in enumerate(order):
+                yield Hop(rnd, step, node, self.window(plan, node, hop))
+                hop += 1
+
+    # ------------------------------------------------------------------ running
+    def process(self, ctx: Context) -> Process:
+        """Distribute the model once, then run passes of the route until the stop rule."""
+        plan = self.plan(ctx)
+        self.skipped, self.distill = plan.skipped, plan.distill
+        if plan.skipped:
+            why = ("no window fits its memory" if self.spec.assignment.kind == "memory_aware"
+                   else "no groups in the map")
+            warnings.warn(f"strategy.assignment: {self.spec.assignment.kind} skips "
+                          f"{', '.join(plan.skipped)} ({why})", UserWarning, stacklevel=1)
+        keys = [ctx.model.group_keys(g) for g in range(ctx.costs.n_groups)]
+        lineage = Lineage(ctx.initial_state, keys, ctx.costs, self.spec.frozen_dtype)
+        lineage.create(plan.controller)
+        hops = list(self.hops(ctx, plan))
+        yield self._distribute(ctx, plan, lineage, hops)
+        holder = plan.controller
+        trained: list[int] = []
+        for i, hop in enumerate(hops):
+            if holder != hop.node:
+                yield self._handoff(ctx, lineage, holder, hop, trained)
+            accuracy = yield from self._train(ctx, plan, lineage, hop)
+            holder, trained = hop.node, hop.window
+            if self.spec.mode == "cs":
+                yield self._upload(ctx, lineage, hop, plan.controller)
+                holder = plan.controller
+            ctx.world.progress(i + 1, len(hops), f"pass {hop.round}/{ctx.rounds}")
+            target = self.spec.target_accuracy
+            if target is not None and accuracy >= target:
+                return
+
+    def _distribute(self, ctx: Context, plan: Plan, lineage: Lineage,
+                    hops: Sequence[Hop]) -> simpy.Event:
+        """Send the full model from the controller to every route node; charge storage."""
+        first: dict[str, list[int]] = {}
+        for hop in hops:
+            first.setdefault(hop.node, hop.window)
+        for node in ctx.learners:
+            model = lineage.held_bytes(node, first[node]) if node in first else 0
+            ctx.fabric.store(node, ctx.data_bytes.get(node, 0) + model)
+        if plan.controller not in first:
+            ctx.fabric.store(plan.controller, ctx.costs.model_bytes())
+        sends = [ctx.fabric.send(plan.controller, node,
+                                 lineage.send(plan.controller, node, range(lineage.n_groups),
+                                              first[node]), kind="init", round=0)
+                 for node in plan.route if node != plan.controller]
+        return ctx.world.env.all_of(sends)
+
+    def _handoff(self, ctx: Context, lineage: Lineage, holder: str, hop: Hop,
+                 trained: list[int]) -> simpy.Event:
+        """Hand the model from ``holder`` to ``hop.node`` (what travels: ``spec.send``)."""
+        if self.spec.send == "whole":
+            groups: Sequence[int] = range(lineage.n_groups)
+        elif self.spec.send == "trainable":
+            groups = trained
+        else:
+            groups = lineage.newer(holder, hop.node)
+        nbytes = lineage.send(holder, hop.node, groups, hop.window)
+        return ctx.fabric.send(holder, hop.node, nbytes, kind="handoff", round=hop.round)
+
+    def _upload(self, ctx: Context, lineage: Lineage, hop: Hop, server: str) -> simpy.Event:
+        """CS mode: the node sends its trained groups (or everything) to the server."""
+        groups = range(lineage.n_groups) if self.spec.send == "whole" else hop.window
+        nbytes = lineage.send(hop.node, server, groups, None)
+        return ctx.fabric.send(hop.node, server, nbytes, kind="upload", round=hop.round)
+
+    def _train(self, ctx: Context, plan: Plan, lineage: Lineage,
+               hop: Hop) -> Generator[Any, Any, float]:
+        """Train ``hop.window`` at ``hop.node``; evaluate the node's model; return accuracy."""
+        node = hop.node
+        job = ctx.job(node, lineage.view(node, hop.window), hop.window, plan.distill,
+                      frozen_dtype=self.spec.frozen_dtype)
+        yield ctx.fabric.compute(node, job, kind="train", round=hop.round)
+        lineage.train(node, hop.window, job.result().state)
+        ctx.fabric.store(node, ctx.data_bytes.get(node, 0) + lineage.held_bytes(node, hop.window))
+        return ctx.evaluate(lineage.view(node, hop.window), hop.round, hop.step, node)
+
+
+def path_latency(ctx: Context, src: str, dst: str) -> float:
+    """Total link latency (s) of the fabric's path from ``src`` to ``dst``."""
+    path = ctx.fabric.path(src, dst)
+    return sum(float(ctx.fabric.graph.edges[u, v]["latency"]) for u, v in pairwise(path))
 
 
 def build(spec: SnakeStrategy, topology: Topology) -> Snake:
     """The `Snake` strategy a scenario's ``strategy`` section describes."""
-    distill = (spec.distill_weight, spec.distill_temperature) if spec.distill == "on" else None
-    return Snake(spec.mode, spec.server or topology.server, spec.route, spec.head_trainable,
-                 distill)
+    return Snake(spec, spec.server or topology.server)

@@ -112,3 +112,31 @@ def test_fabric_queries_and_storage() -> None:
     assert world.ledger.storage_bytes["n1"] == 500
     with pytest.raises(ConfigurationError):
         fabric.store("nope", 1)
+
+
+def test_a_job_over_the_memory_budget_does_not_run() -> None:
+    from snakesim.errors import OutOfMemory
+
+    world = World(0)
+    scenario = validate_scenario({"name": "t", "strategy": {"name": "snake"},
+                                  "topology": {"kind": "line", "nodes": 2},
+                                  "nodes": {"memory": "1 MB"}})
+    fabric = build_fabric(world, scenario)
+
+    class Big:
+        flops, peak_memory_bytes, samples = 1e9, 2_000_000, 1
+
+    caught: list[BaseException] = []
+
+    def strategy():  # type: ignore[no-untyped-def]
+        try:
+            yield fabric.compute("n1", Big(), kind="train", round=1)
+        except OutOfMemory as error:
+            caught.append(error)
+
+    world.env.process(strategy())
+    world.env.run()
+    assert len(caught) == 1 and "node n1" in str(caught[0]) and "2 MB" in str(caught[0])
+    assert [e.effect for e in world.ledger.effects] == ["oom"]
+    assert world.ledger.computes == []
+    assert not fabric.fits("n1", Big())

@@ -19,10 +19,10 @@ from snakesim.config.schema import (
     Listed,
     LogNormal,
     RingTopology,
-    SnakeStrategy,
     StarTopology,
     Uniform,
 )
+from snakesim.config.strategies import SnakeStrategy
 from snakesim.errors import ScenarioError, SnakesimError
 
 MINIMAL = """\

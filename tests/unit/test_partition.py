@@ -1,4 +1,4 @@
-"""Tests of `snakesim.learning.partition`: IID and Dirichlet splits of a training set."""
+"""Tests of `snakesim.learning.partition`: IID, Dirichlet, shards and quantity-skew splits."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snakesim.errors import ConfigurationError
-from snakesim.learning.partition import dirichlet, iid
+from snakesim.learning.partition import dirichlet, iid, quantity_skew, shards
 
 FAST = settings(max_examples=50, deadline=None)
 
@@ -119,3 +119,72 @@ def test_no_successful_draw_raises() -> None:
     labels = np.zeros(20, dtype=int)
     with pytest.raises(ConfigurationError, match="alpha"):
         dirichlet(labels, 2, 0.01, np.random.default_rng(0), min_samples=10, max_tries=20)
+
+
+# --------------------------------------------------------------------------- shards
+@FAST
+@given(n_nodes=st.integers(1, 20), k=st.integers(1, 10), n_classes=st.integers(1, 10),
+       seed=st.integers(0, 2**32 - 1))
+def test_shards_give_exactly_k_classes_per_node_and_cover_every_sample(
+        n_nodes: int, k: int, n_classes: int, seed: int) -> None:
+    labels = np.repeat(np.arange(n_classes), 40)[np.random.default_rng(seed % 97)
+                                                  .permutation(40 * n_classes)]
+    if k > n_classes or n_nodes * k < n_classes:
+        with pytest.raises(ConfigurationError, match=r"data\.partition\.k"):
+            shards(labels, n_nodes, k, np.random.default_rng(seed))
+        return
+    parts = shards(labels, n_nodes, k, np.random.default_rng(seed))
+    assert len(parts) == n_nodes
+    _assert_exact_cover(parts, len(labels))
+    assert all(len(np.unique(labels[p])) == k for p in parts)
+
+
+def test_shards_on_digits_like_data_are_balanced_and_seeded() -> None:
+    labels = _labels(1000, 10)
+    a = shards(labels, 10, 2, np.random.default_rng(1))
+    b = shards(labels, 10, 2, np.random.default_rng(1))
+    c = shards(labels, 10, 2, np.random.default_rng(2))
+    assert _same(a, b) and not _same(a, c)
+    # Every class is cut into n * k / C = 2 shards: node sizes are about 1000 / 10.
+    sizes = [len(p) for p in a]
+    assert min(sizes) > 70 and max(sizes) < 130
+
+
+def test_shards_need_enough_samples_per_shard() -> None:
+    labels = np.array([0, 0, 0, 1])  # class 1 has 1 sample but must give 2 shards
+    with pytest.raises(ConfigurationError, match="class 1 has 1 samples"):
+        shards(labels, 4, 1, np.random.default_rng(0))
+
+
+# -------------------------------------------------------------------- quantity skew
+@FAST
+@given(n=st.integers(20, 400), n_nodes=st.integers(1, 10), sigma=st.floats(0.1, 3.0),
+       min_samples=st.integers(0, 2), seed=st.integers(0, 2**32 - 1))
+def test_quantity_skew_is_an_exact_cover_with_min_samples(n: int, n_nodes: int, sigma: float,
+                                                          min_samples: int, seed: int) -> None:
+    parts = quantity_skew(_labels(n, 10, seed % 1000), n_nodes, sigma,
+                          np.random.default_rng(seed), min_samples=min_samples)
+    assert len(parts) == n_nodes
+    _assert_exact_cover(parts, n)
+    assert min(len(p) for p in parts) >= min_samples
+
+
+def test_quantity_skew_sizes_vary_more_with_sigma_and_are_seeded() -> None:
+    labels = _labels(2000, 10)
+
+    def spread(sigma: float, seed: int) -> float:
+        sizes = [len(p) for p in quantity_skew(labels, 10, sigma, np.random.default_rng(seed))]
+        return float(np.std(sizes) / np.mean(sizes))
+
+    assert _same(quantity_skew(labels, 6, 1.0, np.random.default_rng(5)),
+                 quantity_skew(labels, 6, 1.0, np.random.default_rng(5)))
+    assert not _same(quantity_skew(labels, 6, 1.0, np.random.default_rng(5)),
+                     quantity_skew(labels, 6, 1.0, np.random.default_rng(6)))
+    low = np.mean([spread(0.1, s) for s in range(5)])
+    high = np.mean([spread(1.5, s) for s in range(5)])
+    assert low < 0.2 < high
+
+
+def test_quantity_skew_impossible_min_samples_raises() -> None:
+    with pytest.raises(ConfigurationError, match="min_samples"):
+        quantity_skew(_labels(50, 10), 6, 1.0, np.random.default_rng(0), min_samples=10)

@@ -56,7 +56,7 @@ def test_mesh_links_every_pair() -> None:
 def test_every_edge_carries_float_defaults() -> None:
     graph = graph_of({"kind": "ring", "nodes": 3}, {"latency": "2 ms", "bandwidth": "1 Gbps"})
     for _, _, data in graph.edges(data=True):
-        assert data == {"latency": 0.002, "bandwidth": 1e9}
+        assert data == {"latency": 0.002, "bandwidth": 1e9, "energy_per_bit": 0.0}
         assert all(isinstance(v, float) for v in data.values())
 
 
@@ -65,17 +65,17 @@ def test_explicit_edges_override_the_defaults() -> None:
         {"between": ["a", "b"], "latency": "1 ms"},
         {"between": ["b", "c"], "bandwidth": "10 Mbps"},
         {"between": ["c", "a"]}]})
-    assert graph.edges["a", "b"] == {"latency": 0.001, "bandwidth": BW}
-    assert graph.edges["b", "c"] == {"latency": LAT, "bandwidth": 10e6}
-    assert graph.edges["a", "c"] == {"latency": LAT, "bandwidth": BW}
+    assert graph.edges["a", "b"] == {"latency": 0.001, "bandwidth": BW, "energy_per_bit": 0.0}
+    assert graph.edges["b", "c"] == {"latency": LAT, "bandwidth": 10e6, "energy_per_bit": 0.0}
+    assert graph.edges["a", "c"] == {"latency": LAT, "bandwidth": BW, "energy_per_bit": 0.0}
 
 
 def test_link_overrides_set_existing_links() -> None:
     graph = graph_of({"kind": "line", "nodes": 3}, {"overrides": [
         {"between": ["n2", "n1"], "latency": "20 ms"},
         {"between": ["n2", "n3"], "bandwidth": "1 Mbps", "latency": 0}]})
-    assert graph.edges["n1", "n2"] == {"latency": 0.02, "bandwidth": BW}
-    assert graph.edges["n2", "n3"] == {"latency": 0.0, "bandwidth": 1e6}
+    assert graph.edges["n1", "n2"] == {"latency": 0.02, "bandwidth": BW, "energy_per_bit": 0.0}
+    assert graph.edges["n2", "n3"] == {"latency": 0.0, "bandwidth": 1e6, "energy_per_bit": 0.0}
 
 
 def test_override_of_an_unlinked_pair_is_an_error() -> None:

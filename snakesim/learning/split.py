@@ -1,0 +1,335 @@
+"""Split training: a model cut in two, a client part and a server part, trained together.
+
+The client runs groups ``0 .. cut - 1`` on its batch and sends the activations at the
+cut (and the batch's labels) to the server; the server runs groups ``cut ..``, computes
+the loss, updates its part and returns the gradient of the loss with respect to the
+received activations; the client backpropagates that gradient through its part and
+updates it (vanilla split learning, Gupta & Raskar 2018; Vepakomma et al. 2018). Each
+side has its own optimizer over its own parameters; since SGD, momentum and Adam act per
+parameter, one split step equals one step of the whole model.
+
+Costs (`SplitCosts`) are probed once per batch size on a ``meta``-device copy of the
+model, like `snakesim.learning.costs`: FLOPs of the client forward, the server forward
+and backward, and the client backward are counted separately with `FlopCounterMode`
+(they add up to the FLOPs of the whole model's step); the activation and gradient
+tensors at the cut give the bytes sent; `saved_tensors_hooks` gives each side's saved
+activations. Memory model per side (bytes at the stored dtype):
+
+- client: its part's weights, gradients and optimizer state; activations saved by its
+  forward (the cut output included); the batch (inputs and labels); the buffer for the
+  gradient it receives;
+- server: ``copies`` x (its part's weights and optimizer state) -- a SplitFed v1 server
+  keeps one server-side copy per client for a round -- plus one set of gradients (the
+  server computes one batch at a time); activations saved by its forward; the received
+  activations, their gradient and the labels.
+
+Real work runs as a `SplitJob`: a future over a whole chain of batches (one client's
+turn), whose cost the simulator knows up front from `SplitCosts`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from snakesim.learning.aggregation import RunningAverage
+from snakesim.learning.costs import MemoryBreakdown, optimizer_slots, tensor_bytes
+from snakesim.learning.models import LayerStack
+from snakesim.learning.training import State, TrainConfig, make_optimizer
+
+
+@dataclass(frozen=True)
+class SplitStepCost:
+    """Cost of one split training step for one batch."""
+
+    client_forward_flops: float
+    server_flops: float
+    client_backward_flops: float
+    activation_bytes: int
+    """The activations at the cut (client -> server)."""
+    label_bytes: int
+    """The batch's labels (client -> server, with the activations)."""
+    gradient_bytes: int
+    """The gradient at the cut (server -> client)."""
+    client_saved_bytes: int
+    server_saved_bytes: int
+
+    @property
+    def upload_bytes(self) -> int:
+        """What the client sends per batch: activations and labels."""
+        return self.activation_bytes + self.label_bytes
+
+    @property
+    def flops(self) -> float:
+        """FLOPs of the whole step, both sides."""
+        return self.client_forward_flops + self.server_flops + self.client_backward_flops
+
+
+@dataclass(frozen=True, slots=True)
+class StepJob:
+    """One side's share of one batch, as the fabric schedules it (no real work)."""
+
+    flops: float
+    peak_memory_bytes: int
+    samples: int
+
+
+def check_cut(cut: int, n_groups: int) -> None:
+    """Raise ``ValueError`` unless ``1 <= cut < n_groups`` (both sides get a group)."""
+    if not 1 <= cut < n_groups:
+        raise ValueError(f"cut must be between 1 and {n_groups - 1} for a model of "
+                         f"{n_groups} layer groups (got {cut})")
+
+
+def client_keys(model: LayerStack, cut: int) -> list[str]:
+    """State-dict keys of the client part (groups ``0 .. cut - 1``)."""
+    return [k for k in model.state_dict() if model.group_of(k) < cut]
+
+
+class SplitCosts:
+    """FLOPs, bytes and memory of split steps at ``cut``, probed once per batch size.
+
+    Parameters
+    ----------
+    model
+        The model (a meta-device copy is made; its values do not matter).
+    input_shape
+        Shape of one input sample.
+    cut
+        Number of layer groups on the client side.
+    optimizer, momentum
+        Decide the optimizer-state bytes per trainable parameter.
+    """
+
+    def __init__(self, model: LayerStack, input_shape: Sequence[int], cut: int,
+                 optimizer: str, momentum: float) -> None:
+        check_cut(cut, len(model))
+        self._model = copy.deepcopy(model).to("meta")
+        self.cut = cut
+        self._input_shape = tuple(input_shape)
+        self._slots = optimizer_slots(optimizer, momentum)
+        state = self._model.state_dict()
+        self.client_bytes = tensor_bytes({k: v for k, v in state.items()
+                                          if self._model.group_of(k) < cut})
+        """Bytes of the client part's parameters and buffers (what a hand-off sends)."""
+        self.server_bytes = tensor_bytes(state) - self.client_bytes
+        """Bytes of the server part's parameters and buffers."""
+        groups = self._model.groups
+        self._client_params = tensor_bytes([p for g in groups[:cut] for p in g.parameters()])
+        self._server_params = tensor_bytes([p for g in groups[cut:] for p in g.parameters()])
+        self._steps: dict[int, SplitStepCost] = {}
+
+    def step(self, batch_size: int) -> SplitStepCost:
+        """The cost of one step on a batch of ``batch_size`` samples (cached)."""
+        cost = self._steps.get(batch_size)
+        if cost is None:
+            cost = self._steps[batch_size] = self._probe(batch_size)
+        return cost
+
+    def client_memory(self, batch_size: int) -> MemoryBreakdown:
+        """Peak memory of the client's side of a step (see module docstring)."""
+        s = self.step(batch_size)
+        sample = int(torch.Size(self._input_shape).numel()) * 4 + 8
+        return MemoryBreakdown(weights=self.client_bytes, gradients=self._client_params,
+                               optimizer=self._slots * self._client_params,
+                               activations=s.client_saved_bytes,
+                               batch=batch_size * sample + s.gradient_bytes)
+
+    def server_memory(self, batch_size: int, copies: int = 1) -> MemoryBreakdown:
+        """Peak memory of the server's side of a step with ``copies`` server-side models."""
+        s = self.step(batch_size)
+        return MemoryBreakdown(weights=copies * self.server_bytes, gradients=self._server_params,
+                               optimizer=copies * self._slots * self._server_params,
+                               activations=s.server_saved_bytes,
+                               batch=s.activation_bytes + s.gradient_bytes + s.label_bytes)
+
+    def _probe(self, batch_size: int) -> SplitStepCost:
+        model, cut = self._model, self.cut
+        model.requires_grad_(True)
+        x = torch.zeros((batch_size, *self._input_shape), device="meta")
+        y = torch.zeros(batch_size, dtype=torch.long, device="meta")
+        params = {p.untyped_storage()._cdata for p in model.parameters()}
+        client_saved: dict[int, int] = {}
+        server_saved: dict[int, int] = {}
+
+        def packer(saved: dict[int, int], excluded: set[int]) -> Callable[[torch.Tensor],
+                                                                          torch.Tensor]:
+            def pack(t: torch.Tensor) -> torch.Tensor:
+                storage = t.untyped_storage()
+                if storage._cdata not in excluded:
+                    saved[storage._cdata] = storage.nbytes()
+                return t
+            return pack
+
+        ids = {x.untyped_storage()._cdata, y.untyped_storage()._cdata}
+        with FlopCounterMode(display=False) as c_fwd, torch.autograd.graph.saved_tensors_hooks(
+                packer(client_saved, params | ids), lambda t: t):
+            h, sent = client_forward(model, x, cut)
+        with FlopCounterMode(display=False) as s_step, torch.autograd.graph.saved_tensors_hooks(
+                packer(server_saved, params | ids | {sent.untyped_storage()._cdata}),
+                lambda t: t):
+            server_step(model, sent, y, cut)
+        grad = sent.grad
+        assert grad is not None
+        with FlopCounterMode(display=False) as c_bwd:
+            client_backward(h, grad)
+        model.zero_grad(set_to_none=True)
+        return SplitStepCost(
+            client_forward_flops=float(c_fwd.get_total_flops()),
+            server_flops=float(s_step.get_total_flops()),
+            client_backward_flops=float(c_bwd.get_total_flops()),
+            activation_bytes=tensor_bytes([sent]), label_bytes=tensor_bytes([y]),
+            gradient_bytes=tensor_bytes([grad]), client_saved_bytes=sum(client_saved.values()),
+            server_saved_bytes=sum(server_saved.values()))
+
+
+# ---------------------------------------------------------------- the real step
+def client_forward(model: LayerStack, x: torch.Tensor,
+                   cut: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Client forward: ``(h, sent)``, the cut output and the detached copy that travels.
+
+    ``sent`` requires grad, so the server's backward leaves the gradient to return in
+    ``sent.grad``.
+    """
+    h = model.forward_range(x, 0, cut)
+    return h, h.detach().requires_grad_(True)
+
+
+def server_step(model: LayerStack, sent: torch.Tensor, y: torch.Tensor,
+                cut: int) -> torch.Tensor:
+    """Server forward from the received activations, loss and backward; returns the loss."""
+    loss = nn.functional.cross_entropy(model.forward_range(sent, cut, len(model)), y)
+    loss.backward()  # type: ignore[no-untyped-call]
+    return loss
+
+
+def client_backward(h: torch.Tensor, grad: torch.Tensor) -> None:
+    """Client backward: backpropagate the returned gradient through the client part."""
+    h.backward(grad)  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    """What a chain of split steps produced."""
+
+    client_state: State
+    server_state: State
+    server_optimizer: dict[str, Any]
+    """The server optimizer's state dict (vanilla split learning keeps it across turns)."""
+    mean_loss: float
+    steps: int
+
+
+def train_split(model: LayerStack, client_state: State, server_state: State, cut: int,
+                x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, generator: torch.Generator,
+                server_optimizer: dict[str, Any] | None = None) -> SplitResult:
+    """Train both parts on ``(x, y)`` for ``cfg.epochs`` epochs, one split step per batch.
+
+    Parameters
+    ----------
+    model
+        The workspace model; overwritten with ``client_state`` and ``server_state``.
+    client_state, server_state
+        The two parts' parameters and buffers (not modified).
+    cut
+        Number of client-side groups.
+    x, y
+        The client's training data.
+    cfg
+        Optimizer settings, batch size and epochs.
+    generator
+        The client's generator for the order of samples.
+    server_optimizer
+        A server optimizer state to resume from; the client's optimizer is always fresh
+        (a client that receives the client part starts a new one).
+    """
+    model.load_state_dict({**client_state, **server_state})
+    model.zero_grad(set_to_none=True)
+    model.requires_grad_(True)
+    model.train()
+    groups = model.groups
+    copt = make_optimizer([p for g in groups[:cut] for p in g.parameters()], cfg)
+    sopt = make_optimizer([p for g in groups[cut:] for p in g.parameters()], cfg)
+    if server_optimizer is not None:
+        sopt.load_state_dict(server_optimizer)
+    total, steps = torch.zeros(()), 0
+    for _ in range(cfg.epochs):
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), cfg.batch_size):
+            batch = order[start:start + cfg.batch_size]
+            h, sent = client_forward(model, x[batch], cut)
+            loss = server_step(model, sent, y[batch], cut)
+            sopt.step()
+            sopt.zero_grad(set_to_none=True)
+            assert sent.grad is not None
+            client_backward(h, sent.grad)
+            copt.step()
+            copt.zero_grad(set_to_none=True)
+            total += loss.detach()
+            steps += 1
+    current = model.state_dict()
+    keys = set(client_state)
+    return SplitResult(
+        {k: v.detach().clone() for k, v in current.items() if k in keys},
+        {k: v.detach().clone() for k, v in current.items() if k not in keys},
+        _copy_optimizer_state(sopt), float(total) / max(steps, 1), steps)
+
+
+def _copy_optimizer_state(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    # state_dict() shares the state tensors, which a later load would update in place.
+    packed = optimizer.state_dict()
+    return {"state": {i: {k: v.clone() if isinstance(v, torch.Tensor) else v
+                          for k, v in s.items()} for i, s in packed["state"].items()},
+            "param_groups": packed["param_groups"]}
+
+
+class SplitJob:
+    """A future over a chain of split steps: the work runs when the result is first asked."""
+
+    def __init__(self, work: Callable[[], SplitResult]) -> None:
+        self._work: Callable[[], SplitResult] | None = work
+        self._result: SplitResult | None = None
+
+    def result(self) -> SplitResult:
+        """Run the training the first time; return the cached result."""
+        if self._result is None:
+            assert self._work is not None
+            self._result = self._work()
+            self._work = None  # drop references to the inputs
+        return self._result
+
+
+class PartsAverage:
+    """SplitFed's aggregation: running weighted means of client parts and server parts."""
+
+    def __init__(self) -> None:
+        self.client = RunningAverage()
+        self.server = RunningAverage()
+
+    def add(self, result: SplitResult, weight: float) -> None:
+        """Add one client's trained parts with ``weight`` (its sample count)."""
+        self.client.add(result.client_state, weight)
+        self.server.add(result.server_state, weight)
+
+    def result(self, like: State) -> tuple[State, State]:
+        """The averaged ``(client part, server part)``, in the dtypes of ``like``."""
+        return self.client.result(like=like), self.server.result(like=like)
+
+
+def split_state(state: State, keys: Sequence[str]) -> tuple[State, State]:
+    """``state`` as ``(client part, server part)``, the client part having ``keys``."""
+    wanted = set(keys)
+    return ({k: v for k, v in state.items() if k in wanted},
+            {k: v for k, v in state.items() if k not in wanted})
+
+
+def batch_sizes(n_samples: int, batch_size: int, epochs: int) -> list[int]:
+    """The batch sizes of ``epochs`` passes over ``n_samples`` (the last batch partial)."""
+    full, rest = divmod(n_samples, batch_size)
+    return ([batch_size] * full + ([rest] if rest else [])) * epochs

@@ -220,14 +220,18 @@ class Fabric:
         env, ledger = self._env, self._world.ledger
         start = float(env.now)
         visited = [src]
+        route: list[str] | None = None
+        version = -1
         while visited[-1] != dst:
             here = visited[-1]
-            route = self._router.path(here, dst)
-            if route is None:  # nothing live leads there now: wait for a change
-                self._effect(f"node {here}", "waited", transfer_id, here)
-                yield self._router.change()
-                continue
-            nxt = route[1]
+            if route is None or version != self._router.version:
+                # Route afresh only when the live state changed since the last routing.
+                route, version = self._router.path(here, dst), self._router.version
+                if route is None:  # nothing live leads there now: wait for a change
+                    self._effect(f"node {here}", "waited", transfer_id, here)
+                    yield self._router.change()
+                    continue
+            nxt = route[route.index(here) + 1]
             sending = float(env.now)
             try:
                 yield self._channels[(here, nxt)].transmit(nbytes)
@@ -242,7 +246,7 @@ class Fabric:
             if nxt != dst:
                 ledger.relay(nxt, nbytes)
             visited.append(nxt)
-        if visited != self._router.static_path(src, dst):
+        if self._router.version and visited != self._router.static_path(src, dst):
             self._effect(f"node {src}", "rerouted", transfer_id, src)
         ledger.transfer(TransferRecord(
             transfer_id=transfer_id, kind=kind, round=round, src=src, dst=dst,

@@ -23,8 +23,10 @@ _PathKey = tuple[float, int, tuple[str, ...]]
 class Router:
     """Lowest-latency paths over the links and nodes that are currently up.
 
-    Ties go to the fewest hops, then to the lexicographically smallest node sequence,
-    so routes never depend on insertion order.
+    Ties go to the fewest hops, then to the lexicographically smallest node sequence
+    read from the endpoint whose name sorts first: the path between two nodes is the
+    same in both directions, and one search from a hub (a server) serves every path to
+    and from it.
 
     Parameters
     ----------
@@ -36,17 +38,24 @@ class Router:
 
     def __init__(self, env: simpy.Environment, graph: nx.Graph) -> None:
         self._env = env
-        self._graph = graph
+        self._nodes = set(graph.nodes)
+        # Plain adjacency lists: the searches are the hot path of large networks.
+        self._adj: dict[str, list[tuple[str, float]]] = {
+            node: [(nbr, float(data["latency"])) for nbr, data in graph.adj[node].items()]
+            for node in graph.nodes}
         self._down_links: set[frozenset[str]] = set()
         self._down_nodes: set[str] = set()
         self._searches: dict[str, _Search] = {}
+        self._static: dict[str, _Search] = {}
         self._changed: simpy.Event | None = None
+        self.version = 0
+        """Increases at every change of the live state (0: nothing ever went down)."""
 
     # ------------------------------------------------------------------ state
     def link_up(self, u: str, v: str) -> bool:
         """Whether the link u-v and both its ends are up."""
-        return (frozenset((u, v)) not in self._down_links and u not in self._down_nodes
-                and v not in self._down_nodes)
+        return (u not in self._down_nodes and v not in self._down_nodes
+                and frozenset((u, v)) not in self._down_links)
 
     def node_up(self, node: str) -> bool:
         """Whether ``node`` is up."""
@@ -74,6 +83,7 @@ class Router:
         return self._changed
 
     def _changed_now(self) -> None:
+        self.version += 1
         self._searches.clear()
         if self._changed is not None:
             event, self._changed = self._changed, None
@@ -83,40 +93,54 @@ class Router:
     def path(self, src: str, dst: str) -> list[str] | None:
         """The best live path from ``src`` to ``dst`` (both included), or None."""
         for name in (src, dst):
-            if name not in self._graph:
+            if name not in self._nodes:
                 raise ConfigurationError(f"fabric: unknown node (got {name!r})")
         if src == dst:
             return [src]
         if not (self.node_up(src) and self.node_up(dst)):
             return None
-        search = self._searches.get(src)
-        if search is None:
-            search = self._searches[src] = _Search(src)
-        nodes = search.path_to(dst, self)
-        return list(nodes) if nodes is not None else None
-
-    def neighbours(self, node: str) -> list[tuple[str, float]]:
-        """Live neighbours of ``node`` with the latency of the link to each."""
-        return [(nbr, float(data["latency"])) for nbr, data in self._graph.adj[node].items()
-                if self.link_up(node, nbr)]
+        return _between(self._searches, src, dst, self)
 
     def static_path(self, src: str, dst: str) -> list[str]:
         """The best path ignoring outages (raises if the topology has none)."""
-        search = _Search(src)
-        nodes = search.path_to(dst, _AllUp(self._graph))
+        if self.version == 0:  # nothing ever went down: the live search is the static one
+            nodes = self.path(src, dst)
+        else:
+            nodes = _between(self._static, src, dst, _AllUp(self._adj))
         if nodes is None:
             raise ConfigurationError(f"fabric: no path from {src} to {dst}")
-        return list(nodes)
+        return nodes
+
+    def neighbours(self, node: str) -> list[tuple[str, float]]:
+        """Live neighbours of ``node`` with the latency of the link to each."""
+        if not self._down_links and not self._down_nodes:
+            return self._adj[node]
+        if node in self._down_nodes:
+            return []
+        return [(nbr, lat) for nbr, lat in self._adj[node] if self.link_up(node, nbr)]
+
+
+def _between(searches: dict[str, _Search], src: str, dst: str,
+             view: Router | _AllUp) -> list[str] | None:
+    """The path src -> dst from the search rooted at the endpoint that sorts first."""
+    root, other = (src, dst) if src <= dst else (dst, src)
+    search = searches.get(root)
+    if search is None:
+        search = searches[root] = _Search(root)
+    nodes = search.path_to(other, view)
+    if nodes is None:
+        return None
+    return list(nodes) if root == src else list(reversed(nodes))
 
 
 class _AllUp:
-    """A view of a graph with every link up (for `Router.static_path`)."""
+    """Adjacency with every link up (for `Router.static_path`)."""
 
-    def __init__(self, graph: nx.Graph) -> None:
-        self._graph = graph
+    def __init__(self, adj: dict[str, list[tuple[str, float]]]) -> None:
+        self._adj = adj
 
     def neighbours(self, node: str) -> list[tuple[str, float]]:
-        return [(nbr, float(data["latency"])) for nbr, data in self._graph.adj[node].items()]
+        return self._adj[node]
 
 
 class _Search:

@@ -162,7 +162,14 @@ def summarize(scenario: Scenario, frames: dict[str, pd.DataFrame]) -> dict[str, 
         "total_flops": float(computes["flops"].sum()),
         "max_node_peak_memory_bytes": int(nodes["peak_memory_bytes"].max()),
         "max_node_storage_bytes": int(nodes["storage_used_bytes"].max()),
+        "participating_nodes": _participating(frames),
         "outage_events": len(frames["outages"]),
         "oom_events": int((frames["effects"]["effect"] == "oom").sum()),
         "energy_j": float(nodes["energy_j"].sum() + frames["links"]["energy_j"].sum()),
     }
+
+
+def _participating(frames: dict[str, pd.DataFrame]) -> list[str]:
+    """Client nodes that ran at least one compute job (excluded or skipped ones did not)."""
+    clients = frames["nodes"].query("role == 'client'")["node"]
+    return sorted(set(clients) & set(frames["computes"]["node"]))

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 import yaml
 
+from snakesim.config.loading import validate_scenario
 from snakesim.config.schema import Scenario
 from snakesim.config.sweep import Sweep, SweepPoint
 from snakesim.errors import MissingDependencyError
@@ -30,9 +31,16 @@ SweepProgress = Callable[[int, int, str], None]
 """Called as ``(finished, total, label)`` after each point."""
 
 
-def run_point(scenario: Scenario, out: Path, threads: int = 1) -> dict[str, Any]:
-    """Run one point into ``out`` and return its summary (used in worker processes)."""
+def run_point(scenario: Scenario | dict[str, Any], out: Path,
+              threads: int = 1) -> dict[str, Any]:
+    """Run one point into ``out`` and return its summary (used in worker processes).
+
+    Workers get the scenario as plain data and validate it again: parametrised pydantic
+    models (the node distributions) cannot be pickled.
+    """
     torch.set_num_threads(threads)
+    if not isinstance(scenario, Scenario):
+        scenario = validate_scenario(scenario)
     result = run_scenario(scenario)
     write_run(out, scenario, result.summary, result.frames)
     return result.summary
@@ -91,7 +99,7 @@ def _run_parallel(todo: list[SweepPoint], out: Path, jobs: int, done: int, total
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         pending: dict[Future[dict[str, Any]], SweepPoint] = {
-            pool.submit(run_point, p.scenario, out / p.label): p for p in todo}
+            pool.submit(run_point, _plain(p.scenario), out / p.label): p for p in todo}
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -123,7 +131,8 @@ def _run_ray(todo: list[SweepPoint], out: Path, jobs: int, address: str | None, 
         remote = ray.remote(num_cpus=1)(run_point)
         # Paths are absolute so that workers on other hosts of a shared file system
         # write where this process will look.
-        pending = {remote.remote(p.scenario, (out / p.label).resolve()): p for p in todo}
+        pending = {remote.remote(_plain(p.scenario), (out / p.label).resolve()): p
+                   for p in todo}
         while pending:
             finished, _ = ray.wait(list(pending), num_returns=1)
             for ref in finished:
@@ -144,13 +153,18 @@ def write_sweep_summary(sweep: Sweep, out: Path) -> pd.DataFrame:
         run_dir = out / point.label
         if not (run_dir / "summary.json").is_file():
             continue
-        summary = read_summary(run_dir)
+        summary = {key: _cell(value) for key, value in read_summary(run_dir).items()}
         swept = {swept_column(key): _cell(point.values.get(
             key, point.scenario.seed if key == "seed" else None)) for key in sweep.swept_keys}
         rows.append({"point": point.index, "run_dir": point.label, **swept, **summary})
     frame: pd.DataFrame = pd.DataFrame(rows)
     atomic_write(out / "summary.parquet", frame)
     return frame
+
+
+def _plain(scenario: Scenario) -> dict[str, Any]:
+    data: dict[str, Any] = scenario.model_dump(mode="json")
+    return data
 
 
 def swept_column(key: str) -> str:
@@ -162,7 +176,8 @@ _SUMMARY_KEYS = {"strategy", "rounds", "scenario", "run_id"}
 
 
 def _cell(value: Any) -> Any:
-    # Parquet columns need one type; a swept mapping (a strategy section) becomes text.
+    # Parquet columns need one plain type: a swept mapping (a strategy section) or a
+    # list (participating nodes) becomes YAML flow text.
     if isinstance(value, (dict, list)):
         return yaml.safe_dump(value, default_flow_style=True).strip()
     return value

@@ -292,6 +292,14 @@ class Fabric:
                                                       attrs.memory_bytes, kind))
         return self._env.process(self._run(attrs, job, flops, kind, round))
 
+    def exclude(self, node: str, reason: str) -> None:
+        """Record a strategy's decision to leave ``node`` out (an ``excluded`` effect).
+
+        ``reason`` names the budget or rule; it goes to the effects table's element.
+        """
+        self._require_node(node)
+        self._effect(reason, "excluded", -1, node)
+
     def fits(self, node: str, job: ComputeJob) -> bool:
         """Whether ``job``'s peak memory fits ``node``'s memory budget."""
         return job.peak_memory_bytes <= self.node(node).memory_bytes

@@ -24,6 +24,7 @@ import numpy as np
 
 from snakesim.config.schema import Topology
 from snakesim.config.strategies import FedAvgStrategy, FedProxStrategy
+from snakesim.errors import ConfigurationError
 from snakesim.learning.aggregation import RunningAverage
 from snakesim.learning.training import State
 from snakesim.strategies.base import Context, Process, Strategy
@@ -72,10 +73,11 @@ class FedAvg(Strategy):
         if self.mu > 0:
             ctx.train = replace(ctx.train, prox_mu=self.mu)
         rng = ctx.world.rng("client-sampling") if self.fraction < 1 else None
+        everything = list(range(ctx.costs.n_groups))
+        clients = self._able(ctx, clients, everything)
         self.store_initial(ctx, clients)
         # The server keeps the global model and the running average beside it.
         ctx.fabric.store(self.server, 2 * ctx.costs.model_bytes())
-        everything = list(range(ctx.costs.n_groups))
         state = ctx.initial_state
         for rnd in range(1, ctx.rounds + 1):
             average = RunningAverage()
@@ -86,6 +88,24 @@ class FedAvg(Strategy):
             state = average.result(like=state)
             ctx.evaluate(state, rnd, 0, self.server)
             ctx.world.progress(rnd, ctx.rounds, f"round {rnd}/{ctx.rounds}")
+
+    def _able(self, ctx: Context, clients: list[str], groups: list[int]) -> list[str]:
+        """The clients whose full-model training job fits their memory budget.
+
+        Every FedAvg client must hold and train the whole model; a client that cannot
+        is excluded from every round (an ``excluded`` effect), as a real deployment
+        would have to.
+        """
+        able = []
+        for client in clients:
+            if ctx.fabric.fits(client, ctx.job(client, ctx.initial_state, groups)):
+                able.append(client)
+            else:
+                ctx.fabric.exclude(client, "nodes.memory: cannot train the whole model")
+        if not able:
+            raise ConfigurationError("nodes.memory: no client can train the whole model "
+                                     f"within its memory budget ({self.name} needs that)")
+        return able
 
     def _client(self, ctx: Context, client: str, state: State, groups: list[int],
                 average: RunningAverage, rnd: int) -> Process:

@@ -25,7 +25,6 @@ version each node holds, and at which precision, is `snakesim.strategies.lineage
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -207,8 +206,8 @@ class Snake(Strategy):
         if plan.skipped:
             why = ("no window fits its memory" if self.spec.assignment.kind == "memory_aware"
                    else "no groups in the map")
-            warnings.warn(f"strategy.assignment: {self.spec.assignment.kind} skips "
-                          f"{', '.join(plan.skipped)} ({why})", UserWarning, stacklevel=1)
+            for node in plan.skipped:  # recorded in the effects table, not printed
+                ctx.fabric.exclude(node, f"strategy.assignment: {why}")
         keys = [ctx.model.group_keys(g) for g in range(ctx.costs.n_groups)]
         lineage = Lineage(ctx.initial_state, keys, ctx.costs, self.spec.frozen_dtype)
         lineage.create(plan.controller)

@@ -144,3 +144,28 @@ def test_summary_reports_label_heterogeneity(fedavg: RunResult) -> None:
     assert 0 <= iid.summary["label_heterogeneity"] < skewed < 1
     shards = run({"name": "local"}, data={"partition": {"kind": "shards", "k": 3}})
     assert shards.summary["label_heterogeneity"] > skewed
+
+
+def test_fedavg_excludes_clients_that_cannot_hold_the_whole_model() -> None:
+    from snakesim.config import validate_scenario
+    from snakesim.experiments import run_scenario
+    from snakesim.learning.costs import CostModel
+    from snakesim.learning.models import model_factory
+    from tests.conftest import small_scenario
+
+    factory = model_factory("digits_cnn", num_classes=10, width=8)
+    full = CostModel(factory, (1, 8, 8), "adam", 0.9).memory(range(5), 32).total
+    poor = {"dist": "list", "values": [full - 1, "4 GB", "4 GB", full - 1]}
+    data = small_scenario({"name": "fedavg"},
+                          training={"rounds": 1, "optimizer": "adam", "lr": 0.003},
+                          nodes={"compute": "5 GFLOPS", "memory": poor})
+    result = run_scenario(validate_scenario(data))
+    assert result.summary["participating_nodes"] == ["n2", "n3"]
+    assert result.summary["oom_events"] == 0
+    excluded = result.frames["effects"].query("effect == 'excluded'")
+    assert sorted(excluded["node"]) == ["n1", "n4"]
+    assert set(result.frames["transfers"]["dst"]) == {"n2", "n3", "server"}
+    # Snake on the same network gives the memory-poor nodes windows that fit.
+    snake = run_scenario(validate_scenario({**data, "strategy": {
+        "name": "snake", "assignment": "memory_aware"}}))
+    assert snake.summary["participating_nodes"] == ["n1", "n2", "n3", "n4"]

@@ -82,8 +82,10 @@ def test_shortest_tour_follows_the_cheap_links() -> None:
 def test_explicit_map_is_respected_and_unlisted_nodes_skipped(
         mode: str, jobs: list[tuple[str, list[int], int]]) -> None:
     assignment = {"kind": "explicit", "map": {"n1": [0, 1], "n2": [2], "n4": [3]}}
-    with pytest.warns(UserWarning, match="skips n3"):
-        result = run({"mode": mode, "assignment": assignment})
+    result = run({"mode": mode, "assignment": assignment})
+    excluded = result.frames["effects"].query("effect == 'excluded'")
+    assert list(excluded["node"]) == ["n3"]
+    assert result.summary["participating_nodes"] == ["n1", "n2", "n4"]
     assert [(n, w) for n, w, _ in jobs] == [("n1", [0, 1, 4]), ("n2", [2, 4]),
                                            ("n4", [3, 4])] * 2
     assert "n3" not in set(result.frames["transfers"]["dst"])
@@ -101,8 +103,11 @@ def test_memory_aware_windows_fit_their_budgets(
     one = c.memory([0, 4], 32).total  # the input group is the heaviest to train (activations)
     budgets = [c.memory([3, 4], 32).total - 1, one, c.memory([0, 1, 2, 3, 4], 32).total, one]
     nodes = {"compute": "10 GFLOPS", "memory": {"dist": "list", "values": budgets}}
-    with pytest.warns(UserWarning, match="skips n1"):
-        result = run({"mode": mode, "assignment": "memory_aware"}, nodes=nodes)
+    result = run({"mode": mode, "assignment": "memory_aware"}, nodes=nodes)
+    excluded = result.frames["effects"].query("effect == 'excluded'")
+    assert list(excluded["node"]) == ["n1"]
+    assert "memory" in excluded["element"].iloc[0]
+    assert result.summary["oom_events"] == 0
     budget = dict(zip(["n1", "n2", "n3", "n4"], budgets, strict=True))
     assert jobs and all(peak <= budget[node] for node, _, peak in jobs)
     assert [(n, w) for n, w, _ in jobs[:3]] == [("n2", [0, 4]), ("n3", [1, 2, 3, 4]),

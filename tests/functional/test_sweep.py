@@ -27,7 +27,9 @@ def tiny_base() -> dict[str, Any]:
                           training={"rounds": 1, "optimizer": "adam", "lr": 0.003},
                           model={"name": "digits_cnn", "width": 4},
                           topology={"kind": "star", "clients": 3},
-                          nodes={"compute": "5 GFLOPS"})
+                          # a list distribution: workers must get it across processes
+                          nodes={"compute": {"dist": "list", "values": [
+                              "5 GFLOPS", "8 GFLOPS", "10 GFLOPS"]}})
 
 
 def write_sweep(tmp_path: Path, **sweep: Any) -> Path:

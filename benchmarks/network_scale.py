@@ -3,11 +3,19 @@
 No training: every job's FLOPs are given. The simulation does one FedAvg-like round per
 base station group: each device downloads a model from the cloud (cloud -> edge -> base
 station -> device), computes, and uploads it back, over shared links. We count the
-simulated events SimPy processes and divide by wall time, then compare with a bare SimPy
-loop that schedules the same number of plain timeouts. Both are measured in this run;
-the ratio is what to track (these machines are noisy).
+simulated events SimPy processes and divide by wall time, and compare with two bare
+SimPy loops measured in the same run (these machines are noisy, so each figure is the
+best of ``--repeat`` runs; the ratios are what to track):
 
-    python benchmarks/network_scale.py [--devices 10000]
+* ``bare, same events``: as many plain timeouts as snakesim processed events, spread
+  over as many processes as there are transfers (so the event queue is as large as
+  snakesim's); the ratio of events per second says what an event costs us;
+* ``bare, same work``: one process per device that only waits out the same sequence of
+  steps (per hop: transmission at full rate, then latency; then the job; then the
+  upload), no sharing, no routing, no records; the ratio of wall times says how close
+  to a model without the network model the simulation runs.
+
+    python benchmarks/network_scale.py [--devices 10000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -56,11 +64,11 @@ def simulate(devices: int) -> tuple[int, float, float]:
     world = World(0)
     fabric = Fabric(world, graph, nodes)
     env = world.env
-    model = 2_000_000
+    model = MODEL_BYTES
 
     def device(name: str) -> Any:
         yield fabric.send("cloud", name, model, kind="download", round=1)
-        yield fabric.compute(name, Job(5e9), kind="train", round=1)
+        yield fabric.compute(name, Job(JOB_FLOPS), kind="train", round=1)
         yield fabric.send(name, "cloud", model, kind="upload", round=1)
 
     for d in range(devices):
@@ -76,35 +84,83 @@ def simulate(devices: int) -> tuple[int, float, float]:
     return events, time.perf_counter() - start, float(env.now)
 
 
-def bare(n_events: int) -> float:
-    """Wall seconds for a bare SimPy loop processing ``n_events`` timeouts."""
+MODEL_BYTES = 2_000_000
+JOB_FLOPS = 5e9
+
+
+def bare(n_events: int, workers: int) -> float:
+    """Wall seconds for a bare SimPy loop: ``n_events`` timeouts over ``workers`` processes."""
     env = simpy.Environment()
 
-    def ticker(count: int) -> Any:
+    def ticker(count: int, step: float) -> Any:
         for _ in range(count):
-            yield env.timeout(0.001)
+            yield env.timeout(step)
 
-    workers = 100
-    for _ in range(workers):
-        env.process(ticker(n_events // workers))
+    per, extra = divmod(n_events, workers)
+    for i in range(workers):
+        # Distinct steps keep the queue's order shuffled, as in a real run.
+        env.process(ticker(per + (i < extra), 1e-3 * (1.0 + (i % 97) / 97)))
     start = time.perf_counter()
     env.run()
     return time.perf_counter() - start
 
 
+def bare_work(devices: int) -> tuple[int, float]:
+    """(events, wall seconds) of the same round as plain waits, one process per device."""
+    env = simpy.Environment()
+    hops = [(8 * MODEL_BYTES / 10e9, 5e-3), (8 * MODEL_BYTES / 1e9, 1e-3),
+            (8 * MODEL_BYTES / 100e6, 2e-3)]
+    job = JOB_FLOPS / 1e10
+
+    def device() -> Any:
+        for transmit, latency in hops:
+            yield env.timeout(transmit)
+            yield env.timeout(latency)
+        yield env.timeout(job)
+        for transmit, latency in reversed(hops):
+            yield env.timeout(transmit)
+            yield env.timeout(latency)
+
+    for _ in range(devices):
+        env.process(device())
+    events = 0
+    start = time.perf_counter()
+    while True:
+        try:
+            env.step()
+        except simpy.core.EmptySchedule:
+            break
+        events += 1
+    return events, time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
     args = parser.parse_args()
-    events, wall, simulated = simulate(args.devices)
-    bare_wall = bare(events)
-    rate, bare_rate = events / wall, events / bare_wall
+    runs = [simulate(args.devices) for _ in range(args.repeat)]
+    events, simulated = runs[0][0], runs[0][2]
+    wall = min(run[1] for run in runs)
+    transfers = 2 * args.devices
+    same_events = min(bare(events, transfers) for _ in range(args.repeat))
+    few_workers = min(bare(events, 100) for _ in range(args.repeat))
+    work = [bare_work(args.devices) for _ in range(args.repeat)]
+    work_events, work_wall = work[0][0], min(w[1] for w in work)
+    rate = events / wall
     print(f"topology        {args.devices} devices + base stations, edges, cloud "
-          f"({len(tiered(args.devices)[1])} nodes)")
+          f"({len(tiered(args.devices)[1])} nodes), {transfers} transfers, best of "
+          f"{args.repeat}")
     print(f"snakesim        {events} events in {wall:.2f} s = {rate:,.0f} events/s "
           f"(simulated {simulated:.1f} s)")
-    print(f"bare SimPy      {events} timeouts in {bare_wall:.2f} s = {bare_rate:,.0f} events/s")
-    print(f"ratio           {rate / bare_rate:.3f} of bare SimPy")
+    print(f"bare, same events  {events} timeouts, {transfers} processes, in "
+          f"{same_events:.2f} s = {events / same_events:,.0f} events/s: ratio "
+          f"{rate / (events / same_events):.3f}")
+    print(f"  (100 processes   {few_workers:.2f} s = {events / few_workers:,.0f} events/s: "
+          f"ratio {rate / (events / few_workers):.3f})")
+    print(f"bare, same work    {work_events} timeouts, {args.devices} processes, in "
+          f"{work_wall:.2f} s = {work_events / work_wall:,.0f} events/s: wall-time ratio "
+          f"{work_wall / wall:.3f}")
 
 
 if __name__ == "__main__":

@@ -155,7 +155,7 @@ def _drop_union_type_misses(errors: list[Any]) -> list[Any]:
 
 
 _DISCRIMINATOR_VALUES = {"fixed", "uniform", "lognormal", "list", "star", "line", "ring",
-                         "mesh", "explicit", "iid", "dirichlet", "snake", "fedavg", "int",
+                         "mesh", "explicit", "tiered", "iid", "dirichlet", "snake", "fedavg", "int",
                          "shards", "quantity_skew", "fedprox", "central", "local",
                          "str", "float", "list[str]", "bool"}
 

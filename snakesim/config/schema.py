@@ -127,21 +127,42 @@ class NodesSpec(Frozen):
 
 
 # --------------------------------------------------------------------------- links
+LossRate = Annotated[float, Field(ge=0, lt=1)]
+"""A fraction of bits lost, in [0, 1): the goodput is ``bandwidth * (1 - loss)``."""
+
+
 class LinkValues(Frozen):
-    """Latency and bandwidth of the link between two named nodes."""
+    """Latency, bandwidth and the other link-model values of the link between two nodes.
+
+    With ``between: [a, b]``, ``bandwidth`` is a -> b and ``reverse_bandwidth`` b -> a
+    (without it both ways get ``bandwidth``). ``trace`` names a CSV file (``time,
+    bandwidth`` rows, read when the run starts) that sets the bandwidth over time, both
+    ways, a -> b only (``forward``) or b -> a only (``reverse``); ``trace_repeat`` loops
+    it. ``loss`` is a fixed goodput reduction (not a TCP model).
+    """
 
     between: tuple[str, str]
     latency: NonNegSeconds | None = None
     bandwidth: BitsPerSecond | None = None
+    reverse_bandwidth: BitsPerSecond | None = None
     energy_per_bit: Joules | None = None
+    loss: LossRate | None = None
+    trace: str | None = Field(default=None, min_length=1)
+    trace_direction: Literal["both", "forward", "reverse"] = "both"
+    trace_repeat: bool = False
 
 
 class LinksSpec(Frozen):
-    """Link defaults; each link is full duplex and each direction has this bandwidth."""
+    """Link defaults; each link is full duplex and each direction has this bandwidth.
+
+    ``loss`` (default 0) is the fraction of bits lost on every link: each direction
+    carries ``bandwidth * (1 - loss)`` of goodput.
+    """
 
     latency: NonNegSeconds = 5e-3
     bandwidth: BitsPerSecond = 100e6
     energy_per_bit: Joules = 0.0
+    loss: LossRate = 0.0
     overrides: list[LinkValues] = Field(default_factory=list)
 
 
@@ -190,14 +211,62 @@ class ExplicitTopology(Frozen):
     server: str | None = None
 
 
+class Tier(Frozen):
+    """One tier of a tiered topology (see `TieredTopology`)."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z_-]*$", max_length=30)
+    count: int = Field(ge=1, le=100_000)
+    node: Literal["device", "edge", "cloud"] | None = None
+    link: Literal["optical", "sub6", "mmwave", "subthz", "leo"] | None = None
+    latency: NonNegSeconds | None = None
+    bandwidth: BitsPerSecond | None = None
+    links: dict[str, Literal["optical", "sub6", "mmwave", "subthz", "leo"]] = Field(
+        default_factory=dict)
+
+
+class TieredTopology(Frozen):
+    """A tree of tiers, top first: e.g. cloud - edge servers - base stations - devices.
+
+    The top tier has ``count`` nodes; every other tier has ``count`` nodes under each
+    node of the tier above, linked to it by the tier's ``link`` technology (a preset;
+    ``latency``/``bandwidth`` override it; ``links`` names exceptions by child node).
+    Nodes are named ``<tier name><i>`` (1-based, across the tier). The bottom tier's
+    nodes are the clients (the learners); the server is ``server`` (default: the first
+    top-tier node); the nodes in between only relay. ``node`` names a node-tier preset
+    for a tier's budgets.
+    """
+
+    kind: Literal["tiered"]
+    tiers: list[Tier] = Field(min_length=2)
+    server: str | None = None
+
+    @model_validator(mode="after")
+    def _default_server(self) -> TieredTopology:
+        if self.server is None:
+            object.__setattr__(self, "server", f"{self.tiers[0].name}1")
+        return self
+
+
 Topology = Annotated[
-    StarTopology | LineTopology | RingTopology | MeshTopology | ExplicitTopology,
+    StarTopology | LineTopology | RingTopology | MeshTopology | ExplicitTopology
+    | TieredTopology,
     Field(discriminator="kind"),
 ]
 
 
+def tier_names(topology: TieredTopology) -> list[list[str]]:
+    """The node names of each tier of a tiered topology, top first."""
+    names, width = [], 1
+    for tier in topology.tiers:
+        width *= tier.count
+        names.append([f"{tier.name}{i + 1}" for i in range(width)])
+    return names
+
+
 def node_names(topology: Topology) -> list[str]:
     """All node names in topology order (a star lists its clients, then the server)."""
+    if isinstance(topology, TieredTopology):
+        return [name for tier in tier_names(topology) for name in tier]
     if isinstance(topology, StarTopology):
         clients = topology.clients
         names = [f"n{i + 1}" for i in range(clients)] if isinstance(clients, int) else clients
@@ -207,7 +276,9 @@ def node_names(topology: Topology) -> list[str]:
 
 
 def client_names(topology: Topology) -> list[str]:
-    """The learning nodes: every node except the server, in topology order."""
+    """The learning nodes: every node except the server (and a tiered topology's relays)."""
+    if isinstance(topology, TieredTopology):
+        return [n for n in tier_names(topology)[-1] if n != topology.server]
     return [n for n in node_names(topology) if n != topology.server]
 
 

@@ -22,10 +22,10 @@ import simpy
 
 from snakesim.config.schema import Scenario
 from snakesim.errors import ConfigurationError, OutOfMemory
-from snakesim.network.links import Channel, LinkDown
+from snakesim.network.links import Channel, LinkDown, Trace, read_trace
 from snakesim.network.nodes import NodeAttrs, draw_nodes
 from snakesim.network.routing import Router
-from snakesim.network.topology import build_graph
+from snakesim.network.topology import LinkTrace, build_graph
 from snakesim.records import ComputeRecord, EffectRecord, TransferRecord
 from snakesim.sim.world import World
 
@@ -81,17 +81,22 @@ class Fabric:
                                      f"{', '.join(unmatched[:10])}")
         self._order = list(nodes)
         self._graph = graph
+        # Channels and CPU queues are made on first use: large networks where most
+        # links stay idle then hold (and garbage-collect) far fewer objects.
         self._channels: dict[tuple[str, str], Channel] = {}
         self._nominal: dict[tuple[str, str], float] = {}
-        for u, v, data in graph.edges(data=True):
-            for a, b in ((u, v), (v, u)):
-                self._channels[(a, b)] = Channel(self._env, data["bandwidth"])
-                self._nominal[(a, b)] = float(data["bandwidth"])
-        self._cpus = {n.name: simpy.Resource(self._env, capacity=1) for n in nodes}
+        self._cpus: dict[str, simpy.Resource] = {}
         self._running: dict[str, simpy.Process] = {}
         self._router = Router(self._env, graph)
         self._policy = (transfers, float(retry_backoff), jobs)
         self._next_transfer = 0
+        self._traces: dict[tuple[str, str], _TraceState] = {}
+        for _, _, data in graph.edges(data=True):
+            spec: LinkTrace | None = data.get("trace")
+            if spec is not None:
+                trace = read_trace(spec.path, spec.where, repeat=spec.repeat)
+                for key in spec.directions():
+                    self._traces[key] = _TraceState(trace)
         self.clients = [n.name for n in nodes if n.role == "client"]
         """Client node names, in topology order."""
         self.server: str | None = next((n.name for n in nodes if n.role == "server"), None)
@@ -123,7 +128,38 @@ class Fabric:
         try:
             return self._channels[(src, dst)]
         except KeyError:
-            raise ConfigurationError(f"fabric: nodes {src} and {dst} are not linked") from None
+            return self._new_channel((src, dst))
+
+    def _new_channel(self, key: tuple[str, str]) -> Channel:
+        """Make the channel of direction ``key`` at its nominal rate (0 while down)."""
+        src, dst = key
+        if not self._graph.has_edge(src, dst):
+            raise ConfigurationError(f"fabric: nodes {src} and {dst} are not linked")
+        data = self._graph.edges[src, dst]
+        ways = data.get("bandwidth_by_direction")
+        raw = float(ways[key] if ways else data["bandwidth"])
+        self._nominal[key] = nominal = raw * (1.0 - float(data.get("loss", 0.0)))
+        live = self._router.version == 0 or self._router.link_up(src, dst)
+        channel = self._channels[key] = Channel(self._env, nominal if live else 0.0)
+        return channel
+
+    def nominal_bandwidth(self, src: str, dst: str) -> float:
+        """Goodput of direction ``src -> dst`` while up: its (traced) rate x (1 - loss)."""
+        self.channel(src, dst)
+        return self._nominal[(src, dst)]
+
+    def set_bandwidth(self, src: str, dst: str, bandwidth_bps: float) -> None:
+        """Set the raw bandwidth of direction ``src -> dst`` from now on (for traces).
+
+        It becomes the direction's nominal rate (times ``1 - loss``); the channel runs at
+        it while the link is up and at 0 while it is down, and returns to it when the
+        link comes back.
+        """
+        channel = self.channel(src, dst)
+        loss = float(self._graph.edges[src, dst].get("loss", 0.0))
+        self._nominal[(src, dst)] = nominal = float(bandwidth_bps) * (1.0 - loss)
+        if self._router.link_up(src, dst):
+            channel.set_bandwidth(nominal)
 
     def path(self, src: str, dst: str) -> list[str]:
         """The route a payload from ``src`` to ``dst`` would take now, both included.
@@ -160,9 +196,11 @@ class Fabric:
     def _apply(self, u: str, v: str, element: str) -> None:
         live = self._router.link_up(u, v)
         for key in ((u, v), (v, u)):
-            channel = self._channels[key]
+            channel = self.channel(*key)
             if live:
                 channel.set_bandwidth(self._nominal[key])
+                if key in self._traces:
+                    self._trace_sync(key)
                 continue
             flows = channel.active_flows
             channel.set_bandwidth(0.0)
@@ -212,47 +250,91 @@ class Fabric:
             return self._env.event().succeed(payload)
         transfer_id = self._next_transfer
         self._next_transfer += 1
-        return self._env.process(
-            self._deliver(transfer_id, src, dst, int(nbytes), kind, round, payload))
+        transfer = _Transfer(self, transfer_id, src, dst, int(nbytes), kind, round, payload)
+        self._hop(transfer)
+        return transfer.done
 
-    def _deliver(self, transfer_id: int, src: str, dst: str, nbytes: int, kind: str,
-                 round: int, payload: object) -> Generator[simpy.Event, Any, object]:
-        env, ledger = self._env, self._world.ledger
-        start = float(env.now)
-        visited = [src]
-        route: list[str] | None = None
-        version = -1
-        while visited[-1] != dst:
-            here = visited[-1]
-            if route is None or version != self._router.version:
-                # Route afresh only when the live state changed since the last routing.
-                route, version = self._router.path(here, dst), self._router.version
-                if route is None:  # nothing live leads there now: wait for a change
-                    self._effect(f"node {here}", "waited", transfer_id, here)
-                    yield self._router.change()
-                    continue
-            nxt = route[route.index(here) + 1]
-            sending = float(env.now)
-            try:
-                yield self._channels[(here, nxt)].transmit(nbytes)
-            except LinkDown:
-                yield env.timeout(self._policy[1])
-                continue  # retry the hop, routed afresh from here
-            sent = float(env.now)
-            latency = float(self._graph.edges[here, nxt]["latency"])
-            if latency > 0.0:
-                yield env.timeout(latency)
-            ledger.hop(here, nxt, nbytes, sending, sent)
-            if nxt != dst:
-                ledger.relay(nxt, nbytes)
-            visited.append(nxt)
-        if self._router.version and visited != self._router.static_path(src, dst):
-            self._effect(f"node {src}", "rerouted", transfer_id, src)
+    # A transfer is driven by callbacks, not a process: the channel calls
+    # `_Transfer.succeed` when the hop's bits are out, one timeout covers the hop's
+    # latency, and the next hop starts from that timeout's callback. Per hop that is the
+    # channel's wake-up and the latency timeout, and no generator.
+    def _hop(self, t: _Transfer) -> None:
+        """Start ``t``'s next hop from where it is, routed afresh if the network changed."""
+        router = self._router
+        here = t.here
+        if t.route is None or t.version != router.version:
+            # Route afresh only when the live state changed since the last routing.
+            t.route, t.version, t.pos = router.path(here, t.dst), router.version, 0
+            if t.route is None:  # nothing live leads there now: wait for a change
+                self._effect(f"node {here}", "waited", t.id, here)
+                router.change().callbacks.append(t.retry)
+                return
+        t.nxt = nxt = t.route[t.pos + 1]
+        t.sending = self._env.now
+        if t.nbytes == 0:
+            t.succeed()
+            return
+        key = (here, nxt)
+        channel = self._channels.get(key) or self._new_channel(key)
+        channel.carry(t.nbytes, t)
+        if self._traces and key in self._traces:
+            self._trace_sync(key)
+
+    def _sent(self, t: _Transfer) -> None:
+        """The hop's last bit has left: it arrives after the link's latency."""
+        env = self._env
+        t.sent = env.now
+        latency = self._graph._adj[t.here][t.nxt]["latency"]
+        env.timeout(latency if latency > 0.0 else 0.0).callbacks.append(t.arrived)
+
+    def _arrived(self, t: _Transfer) -> None:
+        here, nxt, nbytes, ledger = t.here, t.nxt, t.nbytes, self._world.ledger
+        ledger.hop(here, nxt, nbytes, float(t.sending), float(t.sent))
+        t.visited.append(nxt)
+        t.here = nxt
+        t.pos += 1
+        if nxt != t.dst:
+            ledger.relay(nxt, nbytes)
+            self._hop(t)
+            return
+        visited, src = t.visited, t.visited[0]
+        if self._router.version and visited != self._router.static_path(src, nxt):
+            self._effect(f"node {src}", "rerouted", t.id, src)
         ledger.transfer(TransferRecord(
-            transfer_id=transfer_id, kind=kind, round=round, src=src, dst=dst,
-            nbytes=nbytes, hops=len(visited) - 1, path=">".join(visited), start_s=start,
-            end_s=float(env.now)))
-        return payload
+            transfer_id=t.id, kind=t.kind, round=t.round, src=src, dst=nxt,
+            nbytes=nbytes, hops=len(visited) - 1, path=">".join(visited), start_s=t.start,
+            end_s=float(self._env.now)))
+        t.done.succeed(t.payload)
+
+    # ------------------------------------------------------------------ traces
+    def _trace_sync(self, key: tuple[str, str]) -> None:
+        """Set direction ``key`` to its trace's rate now; wake at the next change while
+        flows are on it and the link is up (an idle trace schedules nothing, so it never
+        keeps a finished run going)."""
+        state = self._traces[key]
+        now = float(self._env.now)
+        rate = state.trace.rate_at(now)
+        live = self._router.link_up(*key)
+        if rate is not None:
+            loss = float(self._graph.edges[key].get("loss", 0.0))
+            nominal = rate * (1.0 - loss)
+            if nominal != self._nominal[key]:
+                self._nominal[key] = nominal
+                if live:
+                    self._channels[key].set_bandwidth(nominal)
+        if state.pending or not live or not self._channels[key].active_flows:
+            return
+        at = state.trace.next_change(now)
+        while at <= now:  # float rounding of a repeating trace's cycle
+            at = state.trace.next_change(at)
+        if at < float("inf"):
+            state.pending = True
+            self._env.timeout(at - now).callbacks.append(
+                lambda _: self._trace_wake(key))
+
+    def _trace_wake(self, key: tuple[str, str]) -> None:
+        self._traces[key].pending = False
+        self._trace_sync(key)
 
     # ----------------------------------------------------------------- compute
     def compute(self, node: str, job: ComputeJob, *, kind: str, round: int) -> simpy.Event:
@@ -307,7 +389,10 @@ class Fabric:
     def _run(self, attrs: NodeAttrs, job: ComputeJob, flops: float, kind: str,
              round: int) -> Generator[simpy.Event, Any, ComputeJob]:
         env, name, rate = self._env, attrs.name, attrs.compute_flops_per_s
-        with self._cpus[name].request() as turn:
+        cpu = self._cpus.get(name)
+        if cpu is None:
+            cpu = self._cpus[name] = simpy.Resource(env, capacity=1)
+        with cpu.request() as turn:
             yield turn
             remaining, first = flops, None
             while True:
@@ -342,6 +427,56 @@ class Fabric:
     def _require_node(self, name: str) -> None:
         if name not in self._nodes:
             raise ConfigurationError(f"fabric: unknown node (got {name!r})")
+
+
+class _Transfer:
+    """One payload on its way: where it is, its route and its current hop.
+
+    It is the channel's flow (`succeed`, `fail`) and the callback of its latency
+    timeouts and route waits, so a hop allocates nothing but its timeout.
+    """
+
+    __slots__ = ("done", "dst", "fabric", "here", "id", "kind", "nbytes", "nxt", "payload",
+                 "pos", "round", "route", "sending", "sent", "start", "version", "visited")
+
+    def __init__(self, fabric: Fabric, transfer_id: int, src: str, dst: str, nbytes: int,
+                 kind: str, round: int, payload: object) -> None:
+        self.fabric, self.id, self.dst, self.nbytes = fabric, transfer_id, dst, nbytes
+        self.kind, self.round, self.payload = kind, round, payload
+        self.done = fabric._env.event()
+        self.start = float(fabric._env.now)
+        self.here, self.nxt = src, src
+        self.visited = [src]
+        self.route: list[str] | None = None
+        self.version, self.pos = -1, 0
+        self.sending: float = self.start
+        self.sent: float = self.start
+
+    def succeed(self) -> None:
+        """The channel sent the hop's last bit."""
+        self.fabric._sent(self)
+
+    def fail(self, exception: Exception) -> None:
+        """The hop's link went down (retry policy): retry after the backoff."""
+        fabric = self.fabric
+        fabric._env.timeout(fabric._policy[1]).callbacks.append(self.retry)
+
+    def retry(self, _: simpy.Event) -> None:
+        """Start the hop again, routed afresh from here."""
+        self.fabric._hop(self)
+
+    def arrived(self, _: simpy.Event) -> None:
+        """The hop's latency has passed: the bits are at the next node."""
+        self.fabric._arrived(self)
+
+
+class _TraceState:
+    """A direction's trace and whether a wake-up for its next change is pending."""
+
+    __slots__ = ("pending", "trace")
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace, self.pending = trace, False
 
 
 def build_fabric(world: World, scenario: Scenario) -> Fabric:

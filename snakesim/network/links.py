@@ -12,14 +12,29 @@ at service ``s`` is done when ``service`` reaches its tag ``s + b``. Flows sit i
 by tag, so an arrival or a finish costs O(log n) and never touches the other flows. One
 pending SimPy timeout wakes the channel at the next finish; SimPy cannot cancel a
 timeout, so each carries a generation number and stale ones are ignored.
+
+A flow's completion is whatever object has ``succeed()`` and ``fail(error)``: a SimPy
+event for `Channel.transmit`, or the fabric's own transfer state for `Channel.carry`, so
+the fabric's hops cost no event besides the channel's wake-up.
+
+`Trace` reads a link direction's bandwidth over time from a CSV file (``time,bandwidth``);
+the fabric applies it.
 """
 
 from __future__ import annotations
 
+import bisect
+import csv
 import math
+from dataclasses import dataclass
 from heapq import heappop, heappush
+from pathlib import Path
+from typing import Protocol
 
 import simpy
+
+from snakesim.errors import ConfigurationError
+from snakesim.units import Dimension, parse_quantity
 
 _REL_TOL = 1e-9
 """A flow whose remaining bits are within this fraction of its size is done."""
@@ -37,6 +52,18 @@ class LinkDown(Exception):
 
     def __str__(self) -> str:
         return f"link {self.src}->{self.dst} went down"
+
+
+class Flow(Protocol):
+    """What a channel tells when a flow is done (``succeed``) or lost (``fail``)."""
+
+    def succeed(self) -> object:
+        """The flow's last bit has left."""
+        ...
+
+    def fail(self, exception: Exception) -> object:
+        """The flow's bits are lost (its link went down under the retry policy)."""
+        ...
 
 
 class Channel:
@@ -62,8 +89,8 @@ class Channel:
     def __init__(self, env: simpy.Environment, bandwidth_bps: float) -> None:
         self._env = env
         self._bandwidth = _checked(bandwidth_bps)
-        # (tag, seq, bits, event): seq is unique, so bits and events are never compared.
-        self._heap: list[tuple[float, int, float, simpy.Event]] = []
+        # (tag, seq, bits, flow): seq is unique, so bits and flows are never compared.
+        self._heap: list[tuple[float, int, float, Flow]] = []
         self._service = 0.0
         self._last = float(env.now)
         self._seq = 0
@@ -99,12 +126,21 @@ class Channel:
         done = self._env.event()
         if nbytes == 0:
             return done.succeed()
+        self.carry(nbytes, done)
+        return done
+
+    def carry(self, nbytes: float, flow: Flow) -> None:
+        """Start a flow of ``nbytes`` > 0 bytes; call ``flow.succeed()`` when it is done.
+
+        The call comes from inside the simulation step that finishes the flow (possibly
+        this very call, if the flow is due at once); ``flow.fail(error)`` instead if
+        `fail_all` loses it.
+        """
         self._advance()
         bits = 8.0 * nbytes
-        heappush(self._heap, (self._service + bits, self._seq, bits, done))
+        heappush(self._heap, (self._service + bits, self._seq, bits, flow))
         self._seq += 1
         self._schedule()
-        return done
 
     def set_bandwidth(self, bandwidth_bps: float) -> None:
         """Change the capacity from now on (0 pauses; for outages and traces).
@@ -178,3 +214,106 @@ def _checked(bandwidth_bps: float) -> float:
     if not (math.isfinite(value) and value >= 0.0):
         raise ValueError(f"bandwidth must be a finite number >= 0 (got {bandwidth_bps})")
     return value
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A link direction's bandwidth over time: from ``times[i]`` on it is ``rates[i]``.
+
+    Before the first row the link keeps its configured bandwidth. Without ``repeat`` the
+    last row's bandwidth holds to the end; with it the trace starts over every
+    ``period`` seconds (the last row's time; that row only marks the period's end).
+    """
+
+    times: tuple[float, ...]
+    rates: tuple[float, ...]
+    repeat: bool = False
+
+    @property
+    def period(self) -> float:
+        """Length of one repetition (the last row's time)."""
+        return self.times[-1]
+
+    def _locate(self, now: float) -> tuple[int, float]:
+        """Index of the row in force at ``now`` (-1: before the first) and cycle start."""
+        base = 0.0
+        if self.repeat:
+            base = math.floor(now / self.period) * self.period
+            if base > now:  # float rounding of the division
+                base -= self.period
+            now -= base
+        return bisect.bisect_right(self.times, now) - 1, base
+
+    def rate_at(self, now: float) -> float | None:
+        """The trace's bandwidth at ``now`` (bit/s), or None before its first row."""
+        i, _ = self._locate(now)
+        if self.repeat and i == len(self.times) - 1:
+            i = 0  # the period's end is the next cycle's start
+        return None if i < 0 else self.rates[i]
+
+    def next_change(self, now: float) -> float:
+        """The first row time after ``now`` (inf when the trace has no more rows)."""
+        i, base = self._locate(now)
+        if i + 1 < len(self.times):
+            return base + self.times[i + 1]
+        return base + self.period + self.times[1] if self.repeat else math.inf
+
+
+def read_trace(path: str | Path, where: str, *, repeat: bool = False) -> Trace:
+    """Read a bandwidth trace CSV: a ``time,bandwidth`` header, then one row per change.
+
+    Cells are numbers in seconds and bit/s, or quantities with units (``1.5 s``,
+    ``100 Mbps``). Times start at >= 0 and increase strictly; bandwidths are >= 0 (0
+    stalls the link). With ``repeat`` the first row must be at time 0 and there must be
+    a later row (its time is the period).
+
+    Raises
+    ------
+    ConfigurationError
+        ``<where>: <file>:<row>: <rule> (got <value>)`` for the first bad row, or
+        ``<where>: <file>: ...`` when the file cannot be read or has no rows.
+    """
+    name = str(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise ConfigurationError(f"{where}: {name}: cannot read the trace: {reason}") from None
+
+    def bad(row: int, rule: str, value: object) -> ConfigurationError:
+        return ConfigurationError(f"{where}: {name}:{row}: {rule} (got {value!r})")
+
+    header = [cell.strip().lower() for cell in rows[0]] if rows else []
+    if header != ["time", "bandwidth"]:
+        raise bad(1, "the header must be 'time,bandwidth'", ",".join(rows[0]) if rows else "")
+    times: list[float] = []
+    rates: list[float] = []
+    for line, cells in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue  # blank line
+        if len(cells) != 2:
+            raise bad(line, "a row needs 2 cells, time and bandwidth", ",".join(cells))
+        try:
+            time = parse_quantity(cells[0].strip(), Dimension.TIME)
+        except ValueError as err:
+            raise bad(line, f"time: {err}", cells[0]) from None
+        try:
+            rate = parse_quantity(cells[1].strip(), Dimension.BANDWIDTH)
+        except ValueError as err:
+            raise bad(line, f"bandwidth: {err}", cells[1]) from None
+        if not (math.isfinite(time) and time >= 0.0):
+            raise bad(line, "time must be a finite number >= 0 s", cells[0])
+        if times and time <= times[-1]:
+            raise bad(line, f"times must increase (previous row: {times[-1]:g} s)", cells[0])
+        if not (math.isfinite(rate) and rate >= 0.0):
+            raise bad(line, "bandwidth must be a finite number >= 0 bit/s", cells[1])
+        times.append(time)
+        rates.append(rate)
+    if not times:
+        raise ConfigurationError(f"{where}: {name}: the trace has no rows after its header")
+    if repeat and (times[0] != 0.0 or len(times) < 2):
+        raise ConfigurationError(
+            f"{where}: {name}: trace_repeat needs a first row at time 0 and a later row "
+            f"(its time is the period; got {len(times)} row(s), first at {times[0]:g} s)")
+    return Trace(tuple(times), tuple(rates), repeat)

@@ -19,15 +19,18 @@ from snakesim.config.schema import (
     NodesSpec,
     NodeValues,
     Spread,
+    TieredTopology,
     Topology,
     Uniform,
     client_names,
     node_names,
+    tier_names,
 )
 from snakesim.errors import ConfigurationError
+from snakesim.network.presets import NODES
 from snakesim.records import NodeInfo
 
-Role = Literal["server", "client"]
+Role = Literal["server", "client", "relay"]
 
 _ATTRS = ("compute", "memory", "storage")
 """Spec attribute names, in the order they are drawn."""
@@ -107,17 +110,21 @@ def draw_nodes(scenario_nodes: NodesSpec, topology: Topology,
         name: {attr: drawn[attr][i] for attr in _ATTRS} for i, name in enumerate(clients)}
     if server is not None:
         values[server] = _server_values(scenario_nodes, rng)
-    for name in names:  # energy is not drawn: plain values, server and overrides aside
+    for name in values:  # energy is not drawn: plain values, server and overrides aside
         own = scenario_nodes.server if name == server else None
         for attr in _ENERGY:
             value = getattr(own, attr) if own is not None else None
             values[name][attr] = float(getattr(scenario_nodes, attr) if value is None
                                        else value)
-    for name, override in scenario_nodes.overrides.items():
-        if name not in values:
+    for name in scenario_nodes.overrides:
+        if name not in names:
             raise ConfigurationError(f"nodes.overrides.{name}: unknown node (got {name})")
+    _tiers(scenario_nodes, topology, values)
+    for name, override in scenario_nodes.overrides.items():
         values[name].update(_set_fields(override))
-    return [NodeAttrs(name=name, role="server" if name == server else "client",
+    learners = set(clients)
+    return [NodeAttrs(name=name, role="server" if name == server
+                      else "client" if name in learners else "relay",
                       compute_flops_per_s=values[name]["compute"],
                       memory_bytes=values[name]["memory"],
                       storage_bytes=values[name]["storage"],
@@ -172,3 +179,31 @@ def _server_values(spec: NodesSpec, rng: np.random.Generator) -> dict[str, float
 def _set_fields(values: NodeValues) -> dict[str, float]:
     return {attr: float(v) for attr in (*_ATTRS, *_ENERGY)
             if (v := getattr(values, attr)) is not None}
+
+
+def _tiers(spec: NodesSpec, topology: Topology, values: dict[str, dict[str, float]]) -> None:
+    """Budgets from a tiered topology's node presets (before per-node overrides).
+
+    Relays take their tier's preset, or the server's values without one. Clients take
+    their tier's preset for every attribute the scenario's ``nodes`` section leaves at
+    its default (an attribute written there applies to all clients as usual); the server
+    takes its tier's preset unless ``nodes.server`` is written.
+    """
+    if not isinstance(topology, TieredTopology):
+        return
+    written = spec.model_fields_set
+    bottom = topology.tiers[-1]
+    for tier, names in zip(topology.tiers, tier_names(topology), strict=True):
+        preset = NODES[tier.node] if tier.node is not None else None
+        for name in names:
+            if name not in values:  # a relay
+                values[name] = {attr: float(getattr(spec.server, attr) or 0.0)
+                                for attr in _ATTRS}
+                values[name].update({a: float(getattr(spec, a)) for a in _ENERGY})
+            if preset is None or (name == topology.server and "server" in written):
+                continue
+            for attr, value in (("compute", preset.compute_flops_per_s),
+                                ("memory", preset.memory_bytes),
+                                ("storage", preset.storage_bytes)):
+                if not (tier is bottom and attr in written):
+                    values[name][attr] = value

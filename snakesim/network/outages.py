@@ -78,6 +78,16 @@ class OutageController:
             element = _Element(world, f"link {min(u, v)}-{max(u, v)}", "link",
                                partial(fabric.set_link, u, v))
             self._start(element, link.windows, link.stochastic, f"outages/link/{u}-{v}/{i}")
+        for u, v, data in fabric.graph.edges(data=True):
+            # Technology presets bring their own outage process (blockage, visibility).
+            preset = data.get("outage")
+            if preset is None:
+                continue
+            element = _Element(world, f"link {min(u, v)}-{max(u, v)}", "link",
+                               partial(fabric.set_link, u, v))
+            windows = [preset] if isinstance(preset, Window) else []
+            stochastic = preset if isinstance(preset, OnOff) else None
+            self._start(element, windows, stochastic, f"outages/preset/{u}-{v}")
         for i, node in enumerate(spec.nodes):
             fabric.node(node.node)
             element = _Element(world, f"node {node.node}", "node",

@@ -9,6 +9,7 @@ into channels.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import pairwise
 
 import networkx as nx
@@ -21,10 +22,12 @@ from snakesim.config.schema import (
     MeshTopology,
     RingTopology,
     StarTopology,
+    TieredTopology,
     Topology,
     node_names,
 )
 from snakesim.errors import ConfigurationError
+from snakesim.network.generators import tiered_edges
 
 Edge = tuple[str, str, float, float]
 """A link as ``(u, v, latency_s, bandwidth_bps)``."""
@@ -36,7 +39,7 @@ def build_graph(topology: Topology, links: LinksSpec) -> nx.Graph:
     Parameters
     ----------
     topology
-        One of the schema's topology kinds (star, line, ring, mesh, explicit).
+        One of the schema's topology kinds (star, line, ring, mesh, explicit, tiered).
     links
         Default latency and bandwidth of every link, and per-link overrides.
 
@@ -56,14 +59,15 @@ def build_graph(topology: Topology, links: LinksSpec) -> nx.Graph:
     names = node_names(topology)
     graph = nx.Graph()
     graph.add_nodes_from(names)
+    if isinstance(topology, TieredTopology):
+        for u, v, data in tiered_edges(topology, links):
+            graph.add_edge(u, v, **data, energy_per_bit=float(links.energy_per_bit))
+        _apply_links(graph, topology, links)
+        return graph
     for u, v, latency, bandwidth in _edges(topology, names, links):
         graph.add_edge(u, v, latency=latency, bandwidth=bandwidth,
                        energy_per_bit=float(links.energy_per_bit))
-    if isinstance(topology, ExplicitTopology):
-        for edge in topology.edges:
-            if edge.energy_per_bit is not None:
-                graph.edges[edge.between]["energy_per_bit"] = float(edge.energy_per_bit)
-    _apply_overrides(graph, links.overrides)
+    _apply_links(graph, topology, links)
     if isinstance(topology, ExplicitTopology):
         _require_connected(graph, names)
     return graph
@@ -81,6 +85,8 @@ def _edges(topology: Topology, names: list[str], links: LinksSpec) -> Iterator[E
     elif isinstance(topology, MeshTopology):
         pairs = ((a, b) for i, a in enumerate(names) for b in names[i + 1:])
     else:
+        if not isinstance(topology, ExplicitTopology):  # generated kinds build their own
+            raise TypeError(f"_edges: no implied links for {type(topology).__name__}")
         yield from _explicit_edges(topology, set(names), lat, bw)
         return
     for u, v in pairs:
@@ -108,10 +114,27 @@ def _explicit_edges(topology: ExplicitTopology, names: set[str], latency: float,
                bandwidth if edge.bandwidth is None else float(edge.bandwidth))
 
 
-def _apply_overrides(graph: nx.Graph, overrides: Iterable[LinkValues]) -> None:
-    """Set latency/bandwidth of existing links; an override never creates a link."""
+def _apply_links(graph: nx.Graph, topology: Topology, links: LinksSpec) -> None:
+    """The link model's values beyond latency/bandwidth: the default loss, then an
+    explicit topology's per-edge values, then the overrides (each wins over the last)."""
+    if links.loss > 0.0:
+        for _, _, data in graph.edges(data=True):
+            data["loss"] = float(links.loss)
+    if isinstance(topology, ExplicitTopology):
+        _apply_overrides(graph, topology.edges, "topology.edges")
+    _apply_overrides(graph, links.overrides)
+
+
+def _apply_overrides(graph: nx.Graph, overrides: Iterable[LinkValues],
+                     key: str = "links.overrides") -> None:
+    """Set the values of existing links; an override never creates a link.
+
+    Besides ``latency``, ``bandwidth`` and ``energy_per_bit`` an edge may get
+    ``bandwidth_by_direction`` (``{(a, b): bit/s, (b, a): bit/s}``, only while its two
+    directions differ), ``loss`` (only when > 0) and ``trace`` (a `LinkTrace`).
+    """
     for i, link in enumerate(overrides):
-        where = f"links.overrides.{i}.between"
+        where = f"{key}.{i}.between"
         a, b = link.between
         _require_known(where, (a, b), graph)
         if not graph.has_edge(a, b):
@@ -119,10 +142,47 @@ def _apply_overrides(graph: nx.Graph, overrides: Iterable[LinkValues]) -> None:
         data = graph.edges[a, b]
         if link.latency is not None:
             data["latency"] = float(link.latency)
-        if link.bandwidth is not None:
-            data["bandwidth"] = float(link.bandwidth)
+        if link.bandwidth is not None or link.reverse_bandwidth is not None:
+            ways = data.pop("bandwidth_by_direction", None) or {}
+            forward = (float(link.bandwidth) if link.bandwidth is not None
+                       else ways.get((a, b), float(data["bandwidth"])))
+            reverse = (float(link.reverse_bandwidth) if link.reverse_bandwidth is not None
+                       else forward)
+            data["bandwidth"] = forward
+            if reverse != forward:
+                data["bandwidth_by_direction"] = {(a, b): forward, (b, a): reverse}
         if link.energy_per_bit is not None:
             data["energy_per_bit"] = float(link.energy_per_bit)
+        if link.loss is not None:
+            if link.loss > 0.0:
+                data["loss"] = float(link.loss)
+            else:
+                data.pop("loss", None)
+        if link.trace is not None:
+            data["trace"] = LinkTrace(link.trace, (a, b), link.trace_direction,
+                                      link.trace_repeat, f"{key}.{i}.trace")
+
+
+@dataclass(frozen=True)
+class LinkTrace:
+    """A link's bandwidth trace as configured; the fabric reads the file at its start.
+
+    ``forward`` is the ``between`` pair (a, b); ``direction`` says which way the trace
+    drives: ``both``, ``forward`` (a -> b) or ``reverse`` (b -> a). ``where`` is the key
+    path errors name.
+    """
+
+    path: str
+    forward: tuple[str, str]
+    direction: str
+    repeat: bool
+    where: str
+
+    def directions(self) -> list[tuple[str, str]]:
+        """The link directions the trace drives."""
+        a, b = self.forward
+        return {"both": [(a, b), (b, a)], "forward": [(a, b)], "reverse": [(b, a)]}[
+            self.direction]
 
 
 def _require_known(where: str, ends: Iterable[str], known: Iterable[str] | nx.Graph) -> None:

@@ -64,16 +64,31 @@ def memory_windows(n_nodes: int, groups: Sequence[int],
     """The largest contiguous window of ``groups`` per node that ``fits(node, window)``.
 
     Node i's window starts where node i-1's ended and never wraps past the last group
-    (the next node then starts again at the first). A node for which not even one group
-    fits gets an empty window (the caller skips it). ``fits`` must be monotone: a window
-    that fits stays fitting when shortened.
+    (the next node then starts again at the first). A node for which nothing fits there
+    takes the largest window that fits elsewhere (nearest start after the crawl's
+    position first) without moving the crawl: a memory-poor device still trains the
+    cheap groups. A node for which not even one group fits anywhere gets an empty
+    window (the caller skips it). ``fits`` must be monotone: a window that fits stays
+    fitting when shortened.
     """
-    windows: list[list[int]] = []
-    start = 0
-    for node in range(n_nodes):
+
+    def grow(node: int, start: int) -> int:
         count = 0
         while start + count < len(groups) and fits(node, list(groups[start:start + count + 1])):
             count += 1
+        return count
+
+    windows: list[list[int]] = []
+    start = 0
+    for node in range(n_nodes):
+        count = grow(node, start)
+        if count == 0 and groups:
+            offsets = range(1, len(groups))
+            sizes = [(grow(node, (start + k) % len(groups)), -k) for k in offsets]
+            best, neg_k = max(sizes, default=(0, 0))
+            at = (start - neg_k) % len(groups)
+            windows.append(list(groups[at:at + best]))
+            continue
         windows.append(list(groups[start:start + count]))
         start = (start + count) % len(groups) if groups else 0
     return windows

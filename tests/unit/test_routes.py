@@ -107,11 +107,24 @@ def test_memory_windows_are_the_largest_that_fit(sizes: list[int], budgets: list
     windows = memory_windows(len(budgets), groups, fits)
     start = 0
     for node, window in enumerate(windows):
-        assert window == groups[start:start + len(window)]  # contiguous, where the last ended
         assert not window or fits(node, window)
-        end = start + len(window)
-        assert end == len(groups) or not fits(node, groups[start:end + 1])  # largest
-        start = end % len(groups)
+        if fits(node, groups[start:start + 1]):
+            # The crawl: contiguous from where the last window ended, as large as fits.
+            assert window == groups[start:start + len(window)]
+            end = start + len(window)
+            assert end == len(groups) or not fits(node, groups[start:end + 1])
+            start = end % len(groups)
+        elif window:
+            # Nothing fits where the crawl is: a contiguous window elsewhere that fits,
+            # and none larger does; the crawl does not move.
+            at = window[0]
+            assert window == groups[at:at + len(window)]
+            longest = max(max((n for n in range(1, len(groups) - s + 1)
+                               if fits(node, groups[s:s + n])), default=0)
+                          for s in range(len(groups)))
+            assert len(window) == longest
+        else:  # not even one group fits anywhere
+            assert not any(fits(node, [g]) for g in groups)
 
 
 # ---------------------------------------------------------------- frozen formats

@@ -1,0 +1,90 @@
+"""Tiered topologies and technology presets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from snakesim.config import validate_scenario
+from snakesim.config.schema import client_names, node_names
+from snakesim.errors import ConfigurationError
+from snakesim.network import build_graph, draw_nodes
+from snakesim.network.presets import LINKS, NODES
+from snakesim.sim import World
+
+TIERS = [{"name": "cloud", "count": 1, "node": "cloud"},
+         {"name": "edge", "count": 2, "node": "edge", "link": "optical"},
+         {"name": "bs", "count": 2, "link": "optical", "links": {"bs4": "leo"}},
+         {"name": "dev", "count": 3, "node": "device", "link": "mmwave",
+          "latency": "4 ms"}]
+
+
+def scenario(**nodes: Any) -> Any:
+    return validate_scenario({"name": "t", "strategy": {"name": "fedavg"},
+                              "topology": {"kind": "tiered", "tiers": TIERS},
+                              "nodes": nodes})
+
+
+def test_names_roles_and_tree_shape() -> None:
+    s = scenario()
+    names = node_names(s.topology)
+    assert names[:7] == ["cloud1", "edge1", "edge2", "bs1", "bs2", "bs3", "bs4"]
+    assert len(names) == 1 + 2 + 4 + 12
+    assert client_names(s.topology) == [f"dev{i}" for i in range(1, 13)]
+    assert s.topology.server == "cloud1"
+    graph = build_graph(s.topology, s.links)
+    assert graph.number_of_edges() == len(names) - 1  # a tree
+    assert set(graph.adj["bs2"]) == {"edge1", "dev4", "dev5", "dev6"}
+
+
+def test_link_presets_and_overrides() -> None:
+    s = scenario()
+    graph = build_graph(s.topology, s.links)
+    optical, leo, mmwave = LINKS["optical"], LINKS["leo"], LINKS["mmwave"]
+    assert graph.edges["cloud1", "edge2"]["bandwidth"] == optical.bandwidth_bps
+    assert graph.edges["edge2", "bs4"]["latency"] == leo.latency_s  # the exception
+    assert graph.edges["edge2", "bs4"]["outage"] == leo.outage
+    assert graph.edges["edge2", "bs3"]["technology"] == "optical"
+    dev = graph.edges["bs1", "dev1"]
+    assert dev["latency"] == 0.004 and dev["bandwidth"] == mmwave.bandwidth_bps
+    assert dev["outage"] == mmwave.outage
+
+
+def test_node_presets_apply_unless_the_scenario_writes_the_attribute() -> None:
+    nodes = {n.name: n for n in draw_nodes(scenario().nodes, scenario().topology,
+                                           World(0).rng("nodes"))}
+    assert nodes["cloud1"].role == "server"
+    assert nodes["edge1"].role == "relay" and nodes["bs1"].role == "relay"
+    assert nodes["dev1"].role == "client"
+    assert nodes["edge1"].compute_flops_per_s == NODES["edge"].compute_flops_per_s
+    assert nodes["dev7"].memory_bytes == NODES["device"].memory_bytes
+    s = scenario(memory="1 MB")
+    written = {n.name: n for n in draw_nodes(s.nodes, s.topology, World(0).rng("nodes"))}
+    assert written["dev7"].memory_bytes == 1e6  # written for clients: wins over the preset
+    assert written["dev7"].compute_flops_per_s == NODES["device"].compute_flops_per_s
+
+
+def test_unknown_exception_node_is_an_error() -> None:
+    tiers = [*TIERS[:2], {**TIERS[2], "links": {"bs9": "leo"}}, TIERS[3]]
+    s = validate_scenario({"name": "t", "strategy": {"name": "fedavg"},
+                           "topology": {"kind": "tiered", "tiers": tiers}})
+    with pytest.raises(ConfigurationError, match=r"topology\.tiers\.2\.links: .*bs9"):
+        build_graph(s.topology, s.links)
+
+
+def test_mmwave_blockage_happens_and_follows_the_seed() -> None:
+    from snakesim.network import build_fabric
+    from snakesim.network.outages import OutageController
+
+    def outages(seed: int) -> list[tuple[str, float]]:
+        world = World(seed)
+        s = scenario()
+        fabric = build_fabric(world, s)
+        OutageController(world, fabric, s.outages)
+        world.env.run(until=120)
+        return [(o.element, round(o.start_s, 6)) for o in world.ledger.outages]
+
+    first = outages(1)
+    assert any(e.startswith("link bs") and "dev" in e for e, _ in first)
+    assert first == outages(1) and first != outages(2)

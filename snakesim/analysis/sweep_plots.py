@@ -35,7 +35,13 @@ def series_keys(summary: pd.DataFrame, swept: Sequence[str]) -> list[str]:
 
 
 def _label(row: pd.Series, keys: Sequence[str]) -> str:
-    return ", ".join(f"{k.rsplit('.', 1)[-1]}={row[k]}" for k in keys) or "all runs"
+    """``alpha=0.1, strategy=name: snake, distill: on`` from the swept columns."""
+    parts = []
+    for key in keys:
+        name = key.replace(" (swept)", "").rsplit(".", 1)[-1]
+        value = str(row[key]).strip("{}").replace("'", "")  # a swept section, as YAML
+        parts.append(f"{name}={value}")
+    return ", ".join(parts) or "all runs"
 
 
 def curve_figure(sweep_dir: Path, summary: pd.DataFrame, swept: Sequence[str]) -> Figure:
@@ -108,7 +114,8 @@ def effect_figure(summary: pd.DataFrame, parameter: str, by: str | None) -> Figu
             mean = stats[(metric, "mean")].to_numpy(float)
             err = [mean - stats[(metric, "min")].to_numpy(float),
                    stats[(metric, "max")].to_numpy(float) - mean]
-            ax.errorbar(x, mean, yerr=err, marker="o", capsize=3, label=str(name))
+            ax.errorbar(x, mean, yerr=err, marker="o", capsize=3,
+                        label=str(name).strip("{}").replace("'", ""))
             ax.set(xlabel=parameter, ylabel=title, yscale=scale, title=title)
     for ax in axes:
         ax.set_xscale("log" if _spans_decades(summary[parameter]) else "linear")

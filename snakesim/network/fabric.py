@@ -14,8 +14,9 @@ policy, and a job on a node that goes down is lost and re-run, or resumed, by po
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
-from typing import Any, Literal, Protocol
+from collections import deque
+from collections.abc import Sequence
+from typing import Literal, Protocol
 
 import networkx as nx
 import simpy
@@ -85,8 +86,8 @@ class Fabric:
         # links stay idle then hold (and garbage-collect) far fewer objects.
         self._channels: dict[tuple[str, str], Channel] = {}
         self._nominal: dict[tuple[str, str], float] = {}
-        self._cpus: dict[str, simpy.Resource] = {}
-        self._running: dict[str, simpy.Process] = {}
+        self._queues: dict[str, deque[_Job]] = {}  # per node: the running job, then waiting
+        self._running: dict[str, _Job] = {}  # per node: the job holding it now
         self._router = Router(self._env, graph)
         self._policy = (transfers, float(retry_backoff), jobs)
         self._next_transfer = 0
@@ -185,9 +186,8 @@ class Fabric:
         self._router.set_node(node, up)
         for nbr in self._graph.adj[node]:
             self._apply(node, nbr, f"node {node}")
-        running = self._running.get(node)
-        if not up and running is not None and running.is_alive:
-            running.interrupt("node down")
+        if not up:
+            self._interrupt_job(node)
 
     def node_up(self, node: str) -> bool:
         """Whether ``node`` is up."""
@@ -372,7 +372,14 @@ class Fabric:
             self._effect(f"node {node}", "oom", -1, node)
             return self._env.event().fail(OutOfMemory(node, job.peak_memory_bytes,
                                                       attrs.memory_bytes, kind))
-        return self._env.process(self._run(attrs, job, flops, kind, round))
+        j = _Job(self, attrs, job, flops, kind, round)
+        queue = self._queues.get(node)
+        if queue is None:
+            queue = self._queues[node] = deque()
+        queue.append(j)
+        if len(queue) == 1:
+            self._start_job(j)
+        return j.done
 
     def exclude(self, node: str, reason: str) -> None:
         """Record a strategy's decision to leave ``node`` out (an ``excluded`` effect).
@@ -386,38 +393,49 @@ class Fabric:
         """Whether ``job``'s peak memory fits ``node``'s memory budget."""
         return job.peak_memory_bytes <= self.node(node).memory_bytes
 
-    def _run(self, attrs: NodeAttrs, job: ComputeJob, flops: float, kind: str,
-             round: int) -> Generator[simpy.Event, Any, ComputeJob]:
-        env, name, rate = self._env, attrs.name, attrs.compute_flops_per_s
-        cpu = self._cpus.get(name)
-        if cpu is None:
-            cpu = self._cpus[name] = simpy.Resource(env, capacity=1)
-        with cpu.request() as turn:
-            yield turn
-            remaining, first = flops, None
-            while True:
-                while not self._router.node_up(name):
-                    yield self._router.change()
-                start = float(env.now)
-                first = start if first is None else first
-                self._running[name] = env.active_process  # type: ignore[assignment]
-                try:
-                    yield env.timeout(remaining / rate)
-                    break
-                except simpy.Interrupt:
-                    if self._policy[2] == "resume":
-                        remaining -= (float(env.now) - start) * rate
-                        self._effect(f"node {name}", "job_paused", -1, name)
-                    else:
-                        self._effect(f"node {name}", "job_lost", -1, name)
-                finally:
-                    self._running.pop(name, None)
-            self._world.ledger.compute(ComputeRecord(
-                node=name, kind=kind, round=round,
-                start_s=first if self._policy[2] == "resume" else start,
-                end_s=float(env.now), flops=flops,
-                peak_memory_bytes=int(job.peak_memory_bytes), samples=int(job.samples)))
-        return job
+    # A job is driven by callbacks too: it waits in its node's FIFO queue, holds the
+    # node for one timeout (stale once an outage interrupts it) and starts the next job.
+    def _start_job(self, j: _Job) -> None:
+        """Run ``j`` (the head of its node's queue) now, or once its node is up."""
+        name = j.attrs.name
+        if not self._router.node_up(name):
+            self._router.change().callbacks.append(j.retry)
+            return
+        j.start = float(self._env.now)
+        if j.first is None:
+            j.first = j.start
+        self._running[name] = j
+        j.timer = timer = self._env.timeout(j.remaining / j.attrs.compute_flops_per_s)
+        timer.callbacks.append(j.finish)
+
+    def _interrupt_job(self, name: str) -> None:
+        """Node ``name`` went down: its running job is lost or paused, by policy."""
+        j = self._running.pop(name, None)
+        if j is None:
+            return
+        j.timer = None  # its timeout is stale now
+        if self._policy[2] == "resume":
+            j.remaining -= (float(self._env.now) - j.start) * j.attrs.compute_flops_per_s
+            self._effect(f"node {name}", "job_paused", -1, name)
+        else:
+            self._effect(f"node {name}", "job_lost", -1, name)
+        self._start_job(j)
+
+    def _finish_job(self, j: _Job, timer: simpy.Event) -> None:
+        if j.timer is not timer:
+            return  # interrupted: it runs again (or goes on) from _interrupt_job
+        name, job = j.attrs.name, j.job
+        del self._running[name]
+        self._world.ledger.compute(ComputeRecord(
+            node=name, kind=j.kind, round=j.round,
+            start_s=j.first if self._policy[2] == "resume" else j.start,  # type: ignore[arg-type]
+            end_s=float(self._env.now), flops=j.flops,
+            peak_memory_bytes=int(job.peak_memory_bytes), samples=int(job.samples)))
+        queue = self._queues[name]
+        queue.popleft()
+        j.done.succeed(job)
+        if queue:
+            self._start_job(queue[0])
 
     def store(self, node: str, nbytes: int) -> None:
         """Record that ``node`` keeps ``nbytes`` at rest (the ledger keeps the maximum)."""
@@ -468,6 +486,30 @@ class _Transfer:
     def arrived(self, _: simpy.Event) -> None:
         """The hop's latency has passed: the bits are at the next node."""
         self.fabric._arrived(self)
+
+
+class _Job:
+    """A compute job on its node's queue: what is left of it, and its current timeout."""
+
+    __slots__ = ("attrs", "done", "fabric", "first", "flops", "job", "kind", "remaining",
+                 "round", "start", "timer")
+
+    def __init__(self, fabric: Fabric, attrs: NodeAttrs, job: ComputeJob, flops: float,
+                 kind: str, round: int) -> None:
+        self.fabric, self.attrs, self.job, self.flops = fabric, attrs, job, flops
+        self.kind, self.round, self.remaining = kind, round, flops
+        self.done = fabric._env.event()
+        self.first: float | None = None
+        self.start = 0.0
+        self.timer: simpy.Event | None = None
+
+    def retry(self, _: simpy.Event) -> None:
+        """The network changed: start if the node is up."""
+        self.fabric._start_job(self)
+
+    def finish(self, timer: simpy.Event) -> None:
+        """The job's timeout fired (ignored if an outage interrupted it)."""
+        self.fabric._finish_job(self, timer)
 
 
 class _TraceState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pandas as pd
@@ -185,3 +186,30 @@ def test_unknown_nodes_in_outages_are_located_errors(write_yaml) -> None:
     lines = str(info.value).splitlines()
     assert lines == [f"{path}: outages.links.0.between: unknown node (got zz)",
                      f"{path}: outages.nodes.0: needs windows or stochastic"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(sends=st.lists(st.tuples(st.floats(0, 5), st.integers(1, 6), st.integers(1, 6),
+                                st.integers(1, 3 * MB)), min_size=1, max_size=8),
+       down=st.floats(0, 5), policy=st.sampled_from(["pause", "retry"]))
+def test_bytes_sent_on_each_link_are_the_bytes_received(
+        sends: list[tuple[float, int, int, int]], down: float, policy: str) -> None:
+    spec = scenario({"kind": "ring", "nodes": 6},
+                    {"links": [{"between": ["n1", "n2"],
+                                "windows": [{"start": down, "duration": 2}]}],
+                     "policy": {"transfers": policy, "retry_backoff": "0.5 s"}})
+    world, fabric, _ = build(spec)
+    for at, a, b, nbytes in sends:
+        world.env.process(_later(world, fabric, at, f"n{a}", f"n{b}", nbytes))
+    world.env.run(until=1e4)
+    delivered = list(world.ledger.transfers)
+    assert len(delivered) == sum(1 for _, a, b, _ in sends if a != b)  # all arrive
+    expected: dict[tuple[str, str], int] = {}
+    for t in delivered:
+        hops = t.path.split(">")
+        assert hops[0] == t.src and hops[-1] == t.dst and len(hops) - 1 == t.hops
+        for u, v in itertools.pairwise(hops):
+            expected[(u, v)] = expected.get((u, v), 0) + t.nbytes
+    # Each link direction carried exactly the bytes of the payloads that crossed it:
+    # a failed (retried) attempt delivers nothing and counts nothing.
+    assert dict(world.ledger.link_bytes) == expected

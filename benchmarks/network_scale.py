@@ -21,6 +21,7 @@ best of ``--repeat`` runs; the ratios are what to track):
 from __future__ import annotations
 
 import argparse
+import gc
 import time
 from typing import Any
 
@@ -58,8 +59,13 @@ def tiered(devices: int, per_bs: int = 20, bs_per_edge: int = 10) -> tuple[nx.Gr
     return graph, nodes
 
 
-def simulate(devices: int) -> tuple[int, float, float]:
-    """Run one round; return (events processed, wall seconds, simulated seconds)."""
+def simulate(devices: int, freeze: bool = False) -> tuple[int, float, float]:
+    """Run one round; return (events processed, wall seconds, simulated seconds).
+
+    With ``freeze`` the objects made before the loop (graph, fabric, imported modules)
+    are moved out of the collector's sight (`gc.freeze`) while the loop runs: the
+    difference is what full collections scanning them cost.
+    """
     graph, nodes = tiered(devices)
     world = World(0)
     fabric = Fabric(world, graph, nodes)
@@ -74,6 +80,9 @@ def simulate(devices: int) -> tuple[int, float, float]:
     for d in range(devices):
         env.process(device(f"dev{d}"))
     events = 0
+    gc.collect()  # every timed loop starts from the same collector state
+    if freeze:
+        gc.freeze()
     start = time.perf_counter()
     while True:
         try:
@@ -81,7 +90,9 @@ def simulate(devices: int) -> tuple[int, float, float]:
         except simpy.core.EmptySchedule:
             break
         events += 1
-    return events, time.perf_counter() - start, float(env.now)
+    wall = time.perf_counter() - start
+    gc.unfreeze()
+    return events, wall, float(env.now)
 
 
 MODEL_BYTES = 2_000_000
@@ -100,6 +111,7 @@ def bare(n_events: int, workers: int) -> float:
     for i in range(workers):
         # Distinct steps keep the queue's order shuffled, as in a real run.
         env.process(ticker(per + (i < extra), 1e-3 * (1.0 + (i % 97) / 97)))
+    gc.collect()  # every timed loop starts from the same collector state
     start = time.perf_counter()
     env.run()
     return time.perf_counter() - start
@@ -124,6 +136,7 @@ def bare_work(devices: int) -> tuple[int, float]:
     for _ in range(devices):
         env.process(device())
     events = 0
+    gc.collect()  # every timed loop starts from the same collector state
     start = time.perf_counter()
     while True:
         try:
@@ -138,6 +151,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--freeze", action="store_true",
+                        help="also time snakesim with its setup objects frozen (gc.freeze)")
     args = parser.parse_args()
     runs = [simulate(args.devices) for _ in range(args.repeat)]
     events, simulated = runs[0][0], runs[0][2]
@@ -161,6 +176,11 @@ def main() -> None:
     print(f"bare, same work    {work_events} timeouts, {args.devices} processes, in "
           f"{work_wall:.2f} s = {work_events / work_wall:,.0f} events/s: wall-time ratio "
           f"{work_wall / wall:.3f}")
+    if args.freeze:
+        frozen = min(simulate(args.devices, freeze=True)[1] for _ in range(args.repeat))
+        print(f"snakesim, setup frozen  {frozen:.2f} s = {events / frozen:,.0f} events/s "
+              f"(same events ratio {events / frozen / (events / same_events):.3f}, same work "
+              f"wall-time ratio {work_wall / frozen:.3f})")
 
 
 if __name__ == "__main__":

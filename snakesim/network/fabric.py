@@ -6,6 +6,11 @@ with the other flows on it; `Fabric.compute` holds a node for a job's FLOPs divi
 the node's FLOP/s, one job at a time. Every transfer, hop, relay and compute job is
 written to the run's ledger here, so strategies never touch links, queues or counters.
 
+Each link direction has a nominal rate: its bandwidth (or its trace's current value)
+times ``1 - loss``. A trace moves the nominal rate at its rows' times (waking only while
+flows are on the direction, so an idle trace never keeps a run going); the channel runs
+at the nominal rate while the link is up and at 0 while it is down.
+
 Outages (driven by `snakesim.network.outages`) reach the fabric as `set_link` and
 `set_node`: routes avoid what is down (each hop is routed when it starts, so a payload
 re-routes at the node where it is), flows on a link that goes down pause or fail by
@@ -63,7 +68,11 @@ class Fabric:
         The run's world (environment and ledger).
     graph
         Undirected graph whose edges carry ``latency`` (s) and ``bandwidth`` (bit/s per
-        direction), as built by `snakesim.network.topology.build_graph`.
+        direction), as built by `snakesim.network.topology.build_graph`; optionally
+        ``bandwidth_by_direction`` (``{(a, b): bit/s, (b, a): bit/s}``), ``loss`` (each
+        direction carries ``bandwidth * (1 - loss)``) and ``trace`` (a
+        `snakesim.network.topology.LinkTrace`, read here: a bad file raises
+        `ConfigurationError`).
     nodes
         One `NodeAttrs` per graph node.
     transfers, retry_backoff, jobs
@@ -82,13 +91,18 @@ class Fabric:
                                      f"{', '.join(unmatched[:10])}")
         self._order = list(nodes)
         self._graph = graph
-        # Channels and CPU queues are made on first use: large networks where most
-        # links stay idle then hold (and garbage-collect) far fewer objects.
-        self._channels: dict[tuple[str, str], Channel] = {}
-        self._nominal: dict[tuple[str, str], float] = {}
-        self._queues: dict[str, deque[_Job]] = {}  # per node: the running job, then waiting
+        self._queues: dict[str, deque[_Job]] = {}  # busy nodes: the running job, then waiting
         self._running: dict[str, _Job] = {}  # per node: the job holding it now
         self._router = Router(self._env, graph)
+        # Channels are made up front: made during the run they would be young objects
+        # the garbage collector promotes, and each full collection scans the heap.
+        self._channels: dict[tuple[str, str], Channel] = {}
+        self._nominal: dict[tuple[str, str], float] = {}
+        self._latency: dict[tuple[str, str], float] = {}
+        for u, v, latency in graph.edges(data="latency"):
+            self._new_channel((u, v))
+            self._new_channel((v, u))
+            self._latency[(u, v)] = self._latency[(v, u)] = max(float(latency), 0.0)
         self._policy = (transfers, float(retry_backoff), jobs)
         self._next_transfer = 0
         self._traces: dict[tuple[str, str], _TraceState] = {}
@@ -129,19 +143,15 @@ class Fabric:
         try:
             return self._channels[(src, dst)]
         except KeyError:
-            return self._new_channel((src, dst))
+            raise ConfigurationError(f"fabric: nodes {src} and {dst} are not linked") from None
 
     def _new_channel(self, key: tuple[str, str]) -> Channel:
-        """Make the channel of direction ``key`` at its nominal rate (0 while down)."""
-        src, dst = key
-        if not self._graph.has_edge(src, dst):
-            raise ConfigurationError(f"fabric: nodes {src} and {dst} are not linked")
-        data = self._graph.edges[src, dst]
+        """Make the channel of direction ``key`` at its nominal rate (loss deducted)."""
+        data = self._graph.edges[key]
         ways = data.get("bandwidth_by_direction")
         raw = float(ways[key] if ways else data["bandwidth"])
         self._nominal[key] = nominal = raw * (1.0 - float(data.get("loss", 0.0)))
-        live = self._router.version == 0 or self._router.link_up(src, dst)
-        channel = self._channels[key] = Channel(self._env, nominal if live else 0.0)
+        channel = self._channels[key] = Channel(self._env, nominal)
         return channel
 
     def nominal_bandwidth(self, src: str, dst: str) -> float:
@@ -264,7 +274,7 @@ class Fabric:
         here = t.here
         if t.route is None or t.version != router.version:
             # Route afresh only when the live state changed since the last routing.
-            t.route, t.version, t.pos = router.path(here, t.dst), router.version, 0
+            t.route, t.version, t.pos = router.route(here, t.dst), router.version, 0
             if t.route is None:  # nothing live leads there now: wait for a change
                 self._effect(f"node {here}", "waited", t.id, here)
                 router.change().callbacks.append(t.retry)
@@ -275,8 +285,7 @@ class Fabric:
             t.succeed()
             return
         key = (here, nxt)
-        channel = self._channels.get(key) or self._new_channel(key)
-        channel.carry(t.nbytes, t)
+        self._channels[key].carry(t.nbytes, t)
         if self._traces and key in self._traces:
             self._trace_sync(key)
 
@@ -284,13 +293,12 @@ class Fabric:
         """The hop's last bit has left: it arrives after the link's latency."""
         env = self._env
         t.sent = env.now
-        latency = self._graph._adj[t.here][t.nxt]["latency"]
-        env.timeout(latency if latency > 0.0 else 0.0).callbacks.append(t.arrived)
+        env.timeout(self._latency[(t.here, t.nxt)]).callbacks.append(t.arrived)
 
     def _arrived(self, t: _Transfer) -> None:
         here, nxt, nbytes, ledger = t.here, t.nxt, t.nbytes, self._world.ledger
         ledger.hop(here, nxt, nbytes, float(t.sending), float(t.sent))
-        t.visited.append(nxt)
+        t.visited = (*t.visited, nxt)
         t.here = nxt
         t.pos += 1
         if nxt != t.dst:
@@ -298,7 +306,7 @@ class Fabric:
             self._hop(t)
             return
         visited, src = t.visited, t.visited[0]
-        if self._router.version and visited != self._router.static_path(src, nxt):
+        if self._router.version and list(visited) != self._router.static_path(src, nxt):
             self._effect(f"node {src}", "rerouted", t.id, src)
         ledger.transfer(TransferRecord(
             transfer_id=t.id, kind=t.kind, round=t.round, src=src, dst=nxt,
@@ -428,7 +436,7 @@ class Fabric:
         del self._running[name]
         self._world.ledger.compute(ComputeRecord(
             node=name, kind=j.kind, round=j.round,
-            start_s=j.first if self._policy[2] == "resume" else j.start,  # type: ignore[arg-type]
+            start_s=j.first if self._policy[2] == "resume" and j.first is not None else j.start,
             end_s=float(self._env.now), flops=j.flops,
             peak_memory_bytes=int(job.peak_memory_bytes), samples=int(job.samples)))
         queue = self._queues[name]
@@ -436,6 +444,8 @@ class Fabric:
         j.done.succeed(job)
         if queue:
             self._start_job(queue[0])
+        else:
+            del self._queues[name]  # only busy nodes keep a queue
 
     def store(self, node: str, nbytes: int) -> None:
         """Record that ``node`` keeps ``nbytes`` at rest (the ledger keeps the maximum)."""
@@ -464,8 +474,8 @@ class _Transfer:
         self.done = fabric._env.event()
         self.start = float(fabric._env.now)
         self.here, self.nxt = src, src
-        self.visited = [src]
-        self.route: list[str] | None = None
+        self.visited: tuple[str, ...] = (src,)
+        self.route: tuple[str, ...] | None = None
         self.version, self.pos = -1, 0
         self.sending: float = self.start
         self.sent: float = self.start

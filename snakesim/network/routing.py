@@ -101,6 +101,21 @@ class Router:
             return None
         return _between(self._searches, src, dst, self)
 
+    def route(self, src: str, dst: str) -> tuple[str, ...] | None:
+        """Like `path` for two known nodes, as a tuple (the fabric's hot path)."""
+        if src == dst:
+            return (src,)
+        if src in self._down_nodes or dst in self._down_nodes:
+            return None
+        root, other = (src, dst) if src <= dst else (dst, src)
+        search = self._searches.get(root)
+        if search is None:
+            search = self._searches[root] = _Search(root)
+        nodes = search.path_to(other, self)
+        if nodes is None or root == src:
+            return nodes
+        return nodes[::-1]
+
     def static_path(self, src: str, dst: str) -> list[str]:
         """The best path ignoring outages (raises if the topology has none)."""
         if self.version == 0:  # nothing ever went down: the live search is the static one

@@ -281,3 +281,14 @@ def test_blank_lines_are_skipped_and_units_read(tmp_path: Path) -> None:
     trace = read_trace(path, "x", repeat=False)
     assert trace.times == (0.0, 0.5)
     assert trace.rates == (8e6, 2e6)
+
+
+def test_explicit_edge_trace_error_names_its_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "time,bandwidth\n0,1e6\n0,2e6\n")
+    spec = validate_scenario({"name": "t", "strategy": {"name": "snake"},
+                              "topology": {"kind": "explicit", "nodes": ["a", "b"],
+                                           "edges": [{"between": ["a", "b"],
+                                                      "trace": path}]}})
+    with pytest.raises(ConfigurationError,
+                       match=r"^topology\.edges\.0\.trace: .*trace\.csv:3: times must increase"):
+        build_fabric(World(0), spec)

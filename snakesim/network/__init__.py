@@ -4,7 +4,8 @@ Strategies see only `Fabric` (and `ComputeJob`, the shape of what they ask it to
 the rest is how a scenario becomes a fabric.
 """
 
-from snakesim.network.fabric import ComputeJob, Fabric, build_fabric
+from snakesim.network.compute import ComputeJob
+from snakesim.network.fabric import Fabric, build_fabric
 from snakesim.network.links import Channel
 from snakesim.network.nodes import NodeAttrs, draw_nodes, to_info
 from snakesim.network.topology import build_graph

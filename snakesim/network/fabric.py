@@ -19,44 +19,21 @@ policy, and a job on a node that goes down is lost and re-run, or resumed, by po
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Literal
 
 import networkx as nx
 import simpy
 
 from snakesim.config.schema import Scenario
 from snakesim.errors import ConfigurationError, OutOfMemory
+from snakesim.network.compute import ComputeJob, Processors
 from snakesim.network.links import Channel, LinkDown, Trace, read_trace
 from snakesim.network.nodes import NodeAttrs, draw_nodes
 from snakesim.network.routing import Router
 from snakesim.network.topology import LinkTrace, build_graph
-from snakesim.records import ComputeRecord, EffectRecord, TransferRecord
+from snakesim.records import EffectRecord, TransferRecord
 from snakesim.sim.world import World
-
-
-class ComputeJob(Protocol):
-    """What the fabric needs to know about a compute job (a lazy future).
-
-    Its cost is known before it runs; the strategy asks the job for its result after
-    the fabric's event fires. The fabric never runs torch.
-    """
-
-    @property
-    def flops(self) -> float:
-        """Floating-point operations the job performs."""
-        ...
-
-    @property
-    def peak_memory_bytes(self) -> int:
-        """Peak memory the job needs on its node."""
-        ...
-
-    @property
-    def samples(self) -> int:
-        """Training samples the job processes."""
-        ...
 
 
 class Fabric:
@@ -91,9 +68,9 @@ class Fabric:
                                      f"{', '.join(unmatched[:10])}")
         self._order = list(nodes)
         self._graph = graph
-        self._queues: dict[str, deque[_Job]] = {}  # busy nodes: the running job, then waiting
-        self._running: dict[str, _Job] = {}  # per node: the job holding it now
         self._router = Router(self._env, graph)
+        self._processors = Processors(self._env, world.ledger, self._router, jobs,
+                                      self._effect)
         # Channels are made up front: made during the run they would be young objects
         # the garbage collector promotes, and each full collection scans the heap.
         self._channels: dict[tuple[str, str], Channel] = {}
@@ -197,7 +174,7 @@ class Fabric:
         for nbr in self._graph.adj[node]:
             self._apply(node, nbr, f"node {node}")
         if not up:
-            self._interrupt_job(node)
+            self._processors.interrupt(node)
 
     def node_up(self, node: str) -> bool:
         """Whether ``node`` is up."""
@@ -380,14 +357,7 @@ class Fabric:
             self._effect(f"node {node}", "oom", -1, node)
             return self._env.event().fail(OutOfMemory(node, job.peak_memory_bytes,
                                                       attrs.memory_bytes, kind))
-        j = _Job(self, attrs, job, flops, kind, round)
-        queue = self._queues.get(node)
-        if queue is None:
-            queue = self._queues[node] = deque()
-        queue.append(j)
-        if len(queue) == 1:
-            self._start_job(j)
-        return j.done
+        return self._processors.submit(attrs, job, flops, kind, round)
 
     def exclude(self, node: str, reason: str) -> None:
         """Record a strategy's decision to leave ``node`` out (an ``excluded`` effect).
@@ -400,52 +370,6 @@ class Fabric:
     def fits(self, node: str, job: ComputeJob) -> bool:
         """Whether ``job``'s peak memory fits ``node``'s memory budget."""
         return job.peak_memory_bytes <= self.node(node).memory_bytes
-
-    # A job is driven by callbacks too: it waits in its node's FIFO queue, holds the
-    # node for one timeout (stale once an outage interrupts it) and starts the next job.
-    def _start_job(self, j: _Job) -> None:
-        """Run ``j`` (the head of its node's queue) now, or once its node is up."""
-        name = j.attrs.name
-        if not self._router.node_up(name):
-            self._router.change().callbacks.append(j.retry)
-            return
-        j.start = float(self._env.now)
-        if j.first is None:
-            j.first = j.start
-        self._running[name] = j
-        j.timer = timer = self._env.timeout(j.remaining / j.attrs.compute_flops_per_s)
-        timer.callbacks.append(j.finish)
-
-    def _interrupt_job(self, name: str) -> None:
-        """Node ``name`` went down: its running job is lost or paused, by policy."""
-        j = self._running.pop(name, None)
-        if j is None:
-            return
-        j.timer = None  # its timeout is stale now
-        if self._policy[2] == "resume":
-            j.remaining -= (float(self._env.now) - j.start) * j.attrs.compute_flops_per_s
-            self._effect(f"node {name}", "job_paused", -1, name)
-        else:
-            self._effect(f"node {name}", "job_lost", -1, name)
-        self._start_job(j)
-
-    def _finish_job(self, j: _Job, timer: simpy.Event) -> None:
-        if j.timer is not timer:
-            return  # interrupted: it runs again (or goes on) from _interrupt_job
-        name, job = j.attrs.name, j.job
-        del self._running[name]
-        self._world.ledger.compute(ComputeRecord(
-            node=name, kind=j.kind, round=j.round,
-            start_s=j.first if self._policy[2] == "resume" and j.first is not None else j.start,
-            end_s=float(self._env.now), flops=j.flops,
-            peak_memory_bytes=int(job.peak_memory_bytes), samples=int(job.samples)))
-        queue = self._queues[name]
-        queue.popleft()
-        j.done.succeed(job)
-        if queue:
-            self._start_job(queue[0])
-        else:
-            del self._queues[name]  # only busy nodes keep a queue
 
     def store(self, node: str, nbytes: int) -> None:
         """Record that ``node`` keeps ``nbytes`` at rest (the ledger keeps the maximum)."""
@@ -496,30 +420,6 @@ class _Transfer:
     def arrived(self, _: simpy.Event) -> None:
         """The hop's latency has passed: the bits are at the next node."""
         self.fabric._arrived(self)
-
-
-class _Job:
-    """A compute job on its node's queue: what is left of it, and its current timeout."""
-
-    __slots__ = ("attrs", "done", "fabric", "first", "flops", "job", "kind", "remaining",
-                 "round", "start", "timer")
-
-    def __init__(self, fabric: Fabric, attrs: NodeAttrs, job: ComputeJob, flops: float,
-                 kind: str, round: int) -> None:
-        self.fabric, self.attrs, self.job, self.flops = fabric, attrs, job, flops
-        self.kind, self.round, self.remaining = kind, round, flops
-        self.done = fabric._env.event()
-        self.first: float | None = None
-        self.start = 0.0
-        self.timer: simpy.Event | None = None
-
-    def retry(self, _: simpy.Event) -> None:
-        """The network changed: start if the node is up."""
-        self.fabric._start_job(self)
-
-    def finish(self, timer: simpy.Event) -> None:
-        """The job's timeout fired (ignored if an outage interrupted it)."""
-        self.fabric._finish_job(self, timer)
 
 
 class _TraceState:

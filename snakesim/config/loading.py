@@ -8,6 +8,7 @@ tags removed), the offending value as written, and the rule::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,7 @@ def _is_tag(part: str) -> bool:
     # pydantic adds entries such as 'function-after[...]', 'tagged-union[...]', a
     # discriminator value ('uniform') or our '<spread>' tag; none is a key the user wrote.
     return ("[" in part or part.startswith(("<", "constrained-"))
-            or part in _DISCRIMINATOR_VALUES)
+            or part in _discriminator_values())
 
 
 def _drop_union_type_misses(errors: list[Any]) -> list[Any]:
@@ -154,10 +155,19 @@ def _drop_union_type_misses(errors: list[Any]) -> list[Any]:
     return [item for item in errors if not dropped(item)]
 
 
-_DISCRIMINATOR_VALUES = {"fixed", "uniform", "lognormal", "list", "star", "line", "ring",
-                         "mesh", "explicit", "tiered", "iid", "dirichlet", "snake", "fedavg", "int",
-                         "shards", "quantity_skew", "fedprox", "central", "local",
-                         "str", "float", "list[str]", "bool"}
+@functools.cache
+def _discriminator_values() -> frozenset[str]:
+    """Every value a discriminated union is chosen by (``kind``, ``name``, ``dist``).
+
+    Read from the schema itself, so a new topology kind or strategy never shows up as
+    a spurious key in error paths.
+    """
+    values = {"int", "str", "float", "list[str]", "bool"}
+    for definition in Scenario.model_json_schema().get("$defs", {}).values():
+        for key in ("kind", "name", "dist"):
+            prop = definition.get("properties", {}).get(key, {})
+            values.update(str(v) for v in [prop.get("const"), *prop.get("enum", [])] if v)
+    return frozenset(values)
 
 
 def _rule(item: Mapping[str, Any]) -> str:

@@ -211,6 +211,28 @@ class ExplicitTopology(Frozen):
     server: str | None = None
 
 
+class GeometricTopology(Frozen):
+    """A random geometric graph: nodes placed uniformly in an area, linked within a radius.
+
+    Positions are drawn from the run's ``topology`` stream (the same seed gives the same
+    graph); a link's latency is ``links.latency`` plus distance over
+    ``propagation_speed``. Draws are repeated until the graph is connected.
+    """
+
+    kind: Literal["geometric"]
+    nodes: Annotated[int, Field(ge=2, le=100_000)] | list[str] = 20
+    area: tuple[float, float] = Field(default=(1000.0, 1000.0))
+    radius: float = Field(default=300.0, gt=0)
+    propagation_speed: float = Field(default=2e8, gt=0)
+    server: str | None = None
+
+    @model_validator(mode="after")
+    def _positive_area(self) -> GeometricTopology:
+        if min(self.area) <= 0:
+            raise ValueError("area: both sides must be > 0 (metres)")
+        return self
+
+
 class Tier(Frozen):
     """One tier of a tiered topology (see `TieredTopology`)."""
 
@@ -249,7 +271,7 @@ class TieredTopology(Frozen):
 
 Topology = Annotated[
     StarTopology | LineTopology | RingTopology | MeshTopology | ExplicitTopology
-    | TieredTopology,
+    | TieredTopology | GeometricTopology,
     Field(discriminator="kind"),
 ]
 

@@ -446,7 +446,7 @@ def build_fabric(world: World, scenario: Scenario) -> Fabric:
     Fabric
         The fabric strategies of this run use.
     """
-    graph = build_graph(scenario.topology, scenario.links)
+    graph = build_graph(scenario.topology, scenario.links, world.rng("topology"))
     nodes = draw_nodes(scenario.nodes, scenario.topology, world.rng("nodes"))
     policy = scenario.outages.policy
     return Fabric(world, graph, nodes, transfers=policy.transfers,

@@ -2,15 +2,20 @@
 
 `tiered_edges` builds a tree of tiers (cloud - edge servers - base stations -
 devices), each tier linked to its parent by a named link technology
-(`snakesim.network.presets`).
+(`snakesim.network.presets`); `geometric_graph` places nodes at random in an area and
+links those within a radius.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
-from snakesim.config.schema import LinksSpec, TieredTopology, tier_names
+import networkx as nx
+import numpy as np
+
+from snakesim.config.schema import GeometricTopology, LinksSpec, TieredTopology, tier_names
 from snakesim.errors import ConfigurationError
 from snakesim.network.presets import LINKS
 
@@ -42,3 +47,33 @@ def tiered_edges(topology: TieredTopology,
             yield parent, child, {"latency": float(latency), "bandwidth": float(bandwidth),
                                   "technology": preset or "",
                                   "outage": tech.outage if tech else None}
+
+
+def geometric_graph(topology: GeometricTopology, names: list[str], links: LinksSpec,
+                    rng: np.random.Generator, max_draws: int = 100) -> nx.Graph:
+    """A connected random geometric graph; nodes carry ``pos`` (metres).
+
+    Raises
+    ------
+    ConfigurationError
+        If no draw in ``max_draws`` is connected (the radius is too small for the area).
+    """
+    width, height = topology.area
+    for _ in range(max_draws):
+        pos = rng.uniform((0.0, 0.0), (width, height), size=(len(names), 2))
+        graph = nx.Graph()
+        for name, (x, y) in zip(names, pos, strict=True):
+            graph.add_node(name, pos=(float(x), float(y)))
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                distance = math.dist(pos[i], pos[j])
+                if distance <= topology.radius:
+                    graph.add_edge(names[i], names[j],
+                                   latency=float(links.latency)
+                                   + distance / topology.propagation_speed,
+                                   bandwidth=float(links.bandwidth), distance_m=distance)
+        if nx.is_connected(graph):
+            return graph
+    raise ConfigurationError(
+        f"topology.radius: no connected graph in {max_draws} draws of {len(names)} nodes "
+        f"in {width:g} x {height:g} m (got {topology.radius:g} m); raise the radius")

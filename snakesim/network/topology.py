@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import networkx as nx
+import numpy as np
 
 from snakesim.config.schema import (
     ExplicitTopology,
+    GeometricTopology,
     LineTopology,
     LinksSpec,
     LinkValues,
@@ -27,19 +29,23 @@ from snakesim.config.schema import (
     node_names,
 )
 from snakesim.errors import ConfigurationError
-from snakesim.network.generators import tiered_edges
+from snakesim.network.generators import geometric_graph, tiered_edges
 
 Edge = tuple[str, str, float, float]
 """A link as ``(u, v, latency_s, bandwidth_bps)``."""
 
 
-def build_graph(topology: Topology, links: LinksSpec) -> nx.Graph:
+def build_graph(topology: Topology, links: LinksSpec,
+                rng: np.random.Generator | None = None) -> nx.Graph:
     """Build the network graph of a scenario.
 
     Parameters
     ----------
     topology
-        One of the schema's topology kinds (star, line, ring, mesh, explicit, tiered).
+        One of the schema's topology kinds (star, line, ring, mesh, explicit, tiered,
+        geometric).
+    rng
+        The run's ``topology`` stream, for generators that draw (geometric).
     links
         Default latency and bandwidth of every link, and per-link overrides.
 
@@ -57,6 +63,12 @@ def build_graph(topology: Topology, links: LinksSpec) -> nx.Graph:
         topology leaves some nodes unreachable.
     """
     names = node_names(topology)
+    if isinstance(topology, GeometricTopology):
+        graph = geometric_graph(topology, names, links,
+                                rng if rng is not None else np.random.default_rng(0))
+        nx.set_edge_attributes(graph, float(links.energy_per_bit), "energy_per_bit")
+        _apply_links(graph, topology, links)
+        return graph
     graph = nx.Graph()
     graph.add_nodes_from(names)
     if isinstance(topology, TieredTopology):

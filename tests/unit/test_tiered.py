@@ -88,3 +88,34 @@ def test_mmwave_blockage_happens_and_follows_the_seed() -> None:
     first = outages(1)
     assert any(e.startswith("link bs") and "dev" in e for e, _ in first)
     assert first == outages(1) and first != outages(2)
+
+
+# ------------------------------------------------------------------- geometric
+def geometric(seed: int, **topology: Any) -> Any:
+    from snakesim.network import build_fabric
+
+    s = validate_scenario({"name": "g", "strategy": {"name": "snake"},
+                           "links": {"latency": "1 ms"},
+                           "topology": {"kind": "geometric", "nodes": 15, "radius": 450,
+                                        **topology}})
+    return build_fabric(World(seed), s).graph
+
+
+def test_geometric_graph_is_seeded_connected_and_latency_follows_distance() -> None:
+    import math
+
+    import networkx as nx
+
+    graph = geometric(1)
+    assert nx.is_connected(graph) and len(graph) == 15
+    assert nx.utils.graphs_equal(graph, geometric(1))
+    assert not nx.utils.graphs_equal(graph, geometric(2))
+    for u, v, data in graph.edges(data=True):
+        distance = math.dist(graph.nodes[u]["pos"], graph.nodes[v]["pos"])
+        assert distance <= 450
+        assert data["latency"] == pytest.approx(1e-3 + distance / 2e8)
+
+
+def test_geometric_radius_too_small_is_a_located_error() -> None:
+    with pytest.raises(ConfigurationError, match=r"topology\.radius: .*raise the radius"):
+        geometric(1, radius=1)

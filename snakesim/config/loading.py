@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from snakesim.config.checks import check_scenario
 from snakesim.config.schema import Scenario
-from snakesim.errors import Problem, ScenarioError
+from snakesim.errors import ConfigurationError, Problem, ScenarioError
 
 
 def load_scenario(path: str | Path, *, seed: int | None = None) -> Scenario:
@@ -73,7 +73,10 @@ def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Sc
         scenario = Scenario.model_validate(dict(data))
     except ValidationError as err:
         raise ScenarioError(source, problems_from(err, data)) from None
-    problems = check_scenario(scenario)
+    try:
+        problems = check_scenario(scenario)
+    except ConfigurationError as err:  # e.g. a topology file that cannot be read
+        raise ScenarioError(source, [Problem("", str(err), None, False)]) from None
     if problems:
         raise ScenarioError(source, problems)
     return scenario

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from snakesim.config.graphfile import file_nodes
 from snakesim.config.outages import OutagesSpec
 from snakesim.config.quantities import (
     BitsPerSecond,
@@ -233,6 +234,32 @@ class GeometricTopology(Frozen):
         return self
 
 
+class FileAttribute(Frozen):
+    """Where a link quantity comes from in a topology file: an edge attribute and its unit.
+
+    ``unit`` is the unit of the file's plain numbers (``ms``, ``Mbps``); without it the
+    numbers are SI (seconds, bit/s) or strings with their own units.
+    """
+
+    attribute: str
+    unit: str | None = None
+
+
+class FileTopology(Frozen):
+    """Nodes and links read from a GraphML or node-link JSON file.
+
+    ``latency`` and ``bandwidth`` map edge attributes of the file to link quantities;
+    an unmapped quantity takes the ``links`` default. Node names are the file's ids.
+    """
+
+    kind: Literal["file"]
+    path: str
+    format: Literal["auto", "graphml", "node_link"] = "auto"
+    latency: FileAttribute | None = None
+    bandwidth: FileAttribute | None = None
+    server: str | None = None
+
+
 class Tier(Frozen):
     """One tier of a tiered topology (see `TieredTopology`)."""
 
@@ -271,7 +298,7 @@ class TieredTopology(Frozen):
 
 Topology = Annotated[
     StarTopology | LineTopology | RingTopology | MeshTopology | ExplicitTopology
-    | TieredTopology | GeometricTopology,
+    | TieredTopology | GeometricTopology | FileTopology,
     Field(discriminator="kind"),
 ]
 
@@ -289,6 +316,8 @@ def node_names(topology: Topology) -> list[str]:
     """All node names in topology order (a star lists its clients, then the server)."""
     if isinstance(topology, TieredTopology):
         return [name for tier in tier_names(topology) for name in tier]
+    if isinstance(topology, FileTopology):
+        return file_nodes(topology.path, topology.format)
     if isinstance(topology, StarTopology):
         clients = topology.clients
         names = [f"n{i + 1}" for i in range(clients)] if isinstance(clients, int) else clients

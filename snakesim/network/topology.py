@@ -17,6 +17,7 @@ import numpy as np
 
 from snakesim.config.schema import (
     ExplicitTopology,
+    FileTopology,
     GeometricTopology,
     LineTopology,
     LinksSpec,
@@ -29,7 +30,7 @@ from snakesim.config.schema import (
     node_names,
 )
 from snakesim.errors import ConfigurationError
-from snakesim.network.generators import geometric_graph, tiered_edges
+from snakesim.network.generators import file_graph, geometric_graph, tiered_edges
 
 Edge = tuple[str, str, float, float]
 """A link as ``(u, v, latency_s, bandwidth_bps)``."""
@@ -63,6 +64,11 @@ def build_graph(topology: Topology, links: LinksSpec,
         topology leaves some nodes unreachable.
     """
     names = node_names(topology)
+    if isinstance(topology, FileTopology):
+        graph = file_graph(topology, links)
+        nx.set_edge_attributes(graph, float(links.energy_per_bit), "energy_per_bit")
+        _apply_links(graph, topology, links)
+        return graph
     if isinstance(topology, GeometricTopology):
         graph = geometric_graph(topology, names, links,
                                 rng if rng is not None else np.random.default_rng(0))

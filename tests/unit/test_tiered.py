@@ -119,3 +119,54 @@ def test_geometric_graph_is_seeded_connected_and_latency_follows_distance() -> N
 def test_geometric_radius_too_small_is_a_located_error() -> None:
     with pytest.raises(ConfigurationError, match=r"topology\.radius: .*raise the radius"):
         geometric(1, radius=1)
+
+
+# ------------------------------------------------------------------ topology files
+def test_graphml_and_node_link_files_map_attributes(tmp_path: Any) -> None:
+    import json
+
+    import networkx as nx
+
+    from snakesim.experiments import run_scenario
+
+    g = nx.Graph()
+    g.add_edge("hub", "a", delay=2.0, cap=100)
+    g.add_edge("hub", "b", delay=4.0, cap=50)
+    g.add_edge("a", "b", delay=1.0, cap=10)
+    nx.write_graphml(g, tmp_path / "net.graphml")
+    (tmp_path / "net.json").write_text(json.dumps(nx.node_link_data(g, edges="links")))
+    for name in ("net.graphml", "net.json"):
+        data = {"name": "f", "strategy": {"name": "fedavg"},
+                "model": {"name": "digits_cnn", "width": 4},
+                "training": {"rounds": 1},
+                "topology": {"kind": "file", "path": str(tmp_path / name), "server": "hub",
+                             "latency": {"attribute": "delay", "unit": "ms"},
+                             "bandwidth": {"attribute": "cap", "unit": "Mbps"}}}
+        s = validate_scenario(data)
+        graph = build_graph(s.topology, s.links)
+        assert graph.edges["hub", "b"]["latency"] == pytest.approx(4e-3)
+        assert graph.edges["a", "b"]["bandwidth"] == pytest.approx(10e6)
+        assert client_names(s.topology) == ["a", "b"]
+        result = run_scenario(s)
+        assert set(result.frames["transfers"]["dst"]) == {"a", "b", "hub"}
+
+
+def test_topology_file_errors_are_located(tmp_path: Any) -> None:
+    import networkx as nx
+
+    from snakesim.errors import ScenarioError
+
+    missing = {"name": "f", "strategy": {"name": "snake"},
+               "topology": {"kind": "file", "path": str(tmp_path / "none.graphml")}}
+    with pytest.raises(ScenarioError, match=r"topology\.path: no such file"):
+        validate_scenario(missing)
+    g = nx.Graph()
+    g.add_edge("a", "b", delay=1.0)
+    g.add_edge("b", "c")
+    nx.write_graphml(g, tmp_path / "net.graphml")
+    s = validate_scenario({"name": "f", "strategy": {"name": "snake"},
+                           "topology": {"kind": "file", "path": str(tmp_path / "net.graphml"),
+                                        "latency": {"attribute": "delay"}}})
+    with pytest.raises(ConfigurationError, match=r"topology\.latency\.attribute: link b-c "
+                                                 r"has no 'delay'"):
+        build_graph(s.topology, s.links)

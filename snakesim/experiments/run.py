@@ -174,6 +174,7 @@ def summarize(scenario: Scenario, frames: dict[str, pd.DataFrame]) -> dict[str, 
         "participating_nodes": _participating(frames),
         "outage_events": len(frames["outages"]),
         "oom_events": int((frames["effects"]["effect"] == "oom").sum()),
+        "out_of_storage_events": int((frames["effects"]["effect"] == "out_of_storage").sum()),
         "energy_j": float(nodes["energy_j"].sum() + frames["links"]["energy_j"].sum()),
     }
 

@@ -371,10 +371,18 @@ class Fabric:
         """Whether ``job``'s peak memory fits ``node``'s memory budget."""
         return job.peak_memory_bytes <= self.node(node).memory_bytes
 
-    def store(self, node: str, nbytes: int) -> None:
-        """Record that ``node`` keeps ``nbytes`` at rest (the ledger keeps the maximum)."""
-        self._require_node(node)
+    def store(self, node: str, nbytes: int) -> bool:
+        """Keep ``nbytes`` at rest on ``node``, if its storage budget allows.
+
+        Returns False, and records an ``out_of_storage`` effect instead of storing, when
+        ``nbytes`` exceeds the node's storage budget (the ledger keeps the maximum kept).
+        """
+        attrs = self.node(node)
+        if nbytes > attrs.storage_bytes:
+            self._effect(f"node {node}", "out_of_storage", -1, node)
+            return False
         self._world.ledger.store(node, nbytes)
+        return True
 
     def _require_node(self, name: str) -> None:
         if name not in self._nodes:

@@ -116,9 +116,16 @@ class Strategy(ABC):
     def process(self, ctx: Context) -> Process:
         """The SimPy process that runs the scheme to completion."""
 
-    def store_initial(self, ctx: Context, holders: Sequence[str]) -> None:
-        """Charge storage: each learner keeps its data, each holder a full model."""
+    def store_initial(self, ctx: Context, holders: Sequence[str]) -> list[str]:
+        """Charge storage: each learner keeps its data, each holder a full model.
+
+        Returns the nodes whose storage budget cannot hold that (an ``out_of_storage``
+        effect each); strategies that check it leave them out.
+        """
         model = ctx.costs.model_bytes()
-        for node in {*ctx.learners, *holders}:
-            ctx.fabric.store(node, ctx.data_bytes.get(node, 0) + (model if node in holders
-                                                                  else 0))
+        short = []
+        for node in sorted({*ctx.learners, *holders}):
+            if not ctx.fabric.store(node, ctx.data_bytes.get(node, 0)
+                                    + (model if node in holders else 0)):
+                short.append(node)
+        return short

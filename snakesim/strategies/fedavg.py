@@ -75,7 +75,13 @@ class FedAvg(Strategy):
         rng = ctx.world.rng("client-sampling") if self.fraction < 1 else None
         everything = list(range(ctx.costs.n_groups))
         clients = self._able(ctx, clients, everything)
-        self.store_initial(ctx, clients)
+        short = self.store_initial(ctx, clients)
+        for client in short:  # cannot keep its data and the model: it cannot take part
+            ctx.fabric.exclude(client, "nodes.storage: cannot keep its data and the model")
+        clients = [c for c in clients if c not in short]
+        if not clients:
+            raise ConfigurationError("nodes.storage: no client can keep its data and the "
+                                     f"model within its storage budget ({self.name})")
         # The server keeps the global model and the running average beside it.
         ctx.fabric.store(self.server, 2 * ctx.costs.model_bytes())
         state = ctx.initial_state

@@ -169,3 +169,21 @@ def test_fedavg_excludes_clients_that_cannot_hold_the_whole_model() -> None:
     snake = run_scenario(validate_scenario({**data, "strategy": {
         "name": "snake", "assignment": "memory_aware"}}))
     assert snake.summary["participating_nodes"] == ["n1", "n2", "n3", "n4"]
+
+
+def test_storage_budgets_bind() -> None:
+    from snakesim.config import validate_scenario
+    from snakesim.experiments import run_scenario
+    from tests.conftest import small_scenario
+
+    tight = {"dist": "list", "values": ["10 kB", "1 GB", "1 GB", "1 GB"]}
+    data = small_scenario({"name": "fedavg"}, training={"rounds": 1},
+                          nodes={"compute": "5 GFLOPS", "storage": tight})
+    result = run_scenario(validate_scenario(data))
+    assert result.summary["out_of_storage_events"] == 1
+    assert result.summary["participating_nodes"] == ["n2", "n3", "n4"]
+    effects = result.frames["effects"]
+    assert set(effects.query("effect == 'excluded'")["node"]) == {"n1"}
+    nodes = result.frames["nodes"].set_index("node")
+    assert nodes.loc["n1", "storage_used_bytes"] == 0  # nothing kept beyond the budget
+    assert (nodes["storage_used_bytes"] <= nodes["storage_bytes"]).all()

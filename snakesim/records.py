@@ -87,7 +87,8 @@ class EffectRecord:
     longer live route than the outage-free one), ``waited`` (a payload with no live
     route, waiting for one), ``job_lost`` / ``job_paused`` (a compute job on a node that
     went down), ``oom`` (a job that did not run: its peak memory exceeds the node's
-    budget). ``transfer_id`` is -1 when the effect is not about one transfer.
+    budget), ``out_of_storage`` (data or a model a node could not keep), ``excluded`` (a
+    node a strategy left out, and why). ``transfer_id`` is -1 when the effect is not about one transfer.
     """
 
     time_s: float

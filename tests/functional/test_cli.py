@@ -81,7 +81,8 @@ def test_missing_file(command: str, tmp_path: Path) -> None:
 
 def test_validate_accepts_the_shipped_scenarios() -> None:
     files = sorted(str(p) for p in (REPO / "scenarios").glob("*.yaml"))
-    assert files
+    files += sorted(str(p) for p in (REPO / "scenarios" / "schemes").glob("*.yaml"))
+    assert len(files) >= 15
     result = invoke("validate", *files)
     assert result.exit_code == 0, result.output
     assert result.output.count(": ok") == len(files)
@@ -131,3 +132,12 @@ def test_a_valid_file_that_cannot_run_names_the_file(write_yaml) -> None:
     assert result.exit_code == 2
     assert result.output.startswith(f"error: {path}: data.partition.min_samples:")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_the_shipped_sweeps_load() -> None:
+    from snakesim.config.sweep import load_sweep
+
+    sweeps = sorted((REPO / "scenarios" / "sweeps").glob("*.yaml"))
+    assert sweeps
+    for path in sweeps:
+        assert load_sweep(path).points

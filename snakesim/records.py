@@ -88,7 +88,8 @@ class EffectRecord:
     route, waiting for one), ``job_lost`` / ``job_paused`` (a compute job on a node that
     went down), ``oom`` (a job that did not run: its peak memory exceeds the node's
     budget), ``out_of_storage`` (data or a model a node could not keep), ``excluded`` (a
-    node a strategy left out, and why). ``transfer_id`` is -1 when the effect is not about one transfer.
+    node a strategy left out, and why). ``transfer_id`` is -1 when the effect is not
+    about one transfer.
     """
 
     time_s: float

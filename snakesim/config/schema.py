@@ -1,336 +1,95 @@
 """The scenario schema: frozen pydantic models, unknown keys rejected.
 
 A scenario says what to train (data, model, training), on which network (topology,
-nodes, links) and how (strategy). Quantities accept units (see `snakesim.units`).
+nodes, links: `snakesim.config.network`, re-exported here) and how (strategy).
+Quantities accept units (see `snakesim.units`).
 Cross-references between sections (node names in overrides, routes, servers) are
 checked by `snakesim.config.checks`, which reports them with key paths.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
-    Discriminator,
     Field,
-    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from snakesim.config.graphfile import file_nodes
-from snakesim.config.outages import OutagesSpec
-from snakesim.config.quantities import (
-    BitsPerSecond,
-    Bytes,
-    FlopsPerSecond,
-    Joules,
-    NonNegSeconds,
-    Watts,
+from snakesim.config.network import (
+    ComputeSpread,
+    ExplicitTopology,
+    FileAttribute,
+    FileTopology,
+    Fixed,
+    GeometricTopology,
+    LineTopology,
+    LinksSpec,
+    LinkValues,
+    Listed,
+    LogNormal,
+    LossRate,
+    MeshTopology,
+    NodeCount,
+    NodesSpec,
+    NodeValues,
+    RingTopology,
+    SizeSpread,
+    Spread,
+    StarTopology,
+    Tier,
+    TieredTopology,
+    Topology,
+    Uniform,
+    client_names,
+    node_names,
+    tier_names,
 )
+from snakesim.config.outages import OutagesSpec
 from snakesim.config.strategies import Frozen, Strategy
 
-T = TypeVar("T", float, int)
-
-
-# --------------------------------------------------------------------------- nodes
-class Fixed(Frozen, Generic[T]):
-    """The same value for every node."""
-
-    dist: Literal["fixed"]
-    value: T
-
-
-class Uniform(Frozen, Generic[T]):
-    """Values drawn uniformly in ``[low, high]`` from the run's ``nodes`` RNG stream."""
-
-    dist: Literal["uniform"]
-    low: T
-    high: T
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Uniform[T]:
-        if self.high < self.low:
-            raise ValueError("high must be >= low")
-        return self
-
-
-class LogNormal(Frozen, Generic[T]):
-    """Values ``median * exp(sigma * N(0, 1))`` drawn from the ``nodes`` RNG stream."""
-
-    dist: Literal["lognormal"]
-    median: T
-    sigma: float = Field(ge=0)
-
-
-class Listed(Frozen, Generic[T]):
-    """One value per client node, in topology order."""
-
-    dist: Literal["list"]
-    values: list[T] = Field(min_length=1)
-
-
-def _spread_kind(value: object) -> str:
-    # A mapping is a distribution; anything else must be a quantity. Deciding up front
-    # keeps errors to the branch the user meant instead of one per union member.
-    return "<spread>" if isinstance(value, (dict, BaseModel)) else "<quantity>"
-
-
-def _spread(quantity: type) -> object:
-    """A node attribute: a plain quantity or one of the distributions above."""
-    dists = Annotated[
-        Fixed[quantity] | Uniform[quantity] | LogNormal[quantity] | Listed[quantity],  # type: ignore[valid-type]
-        Field(discriminator="dist"),
-    ]
-    return Annotated[
-        Annotated[quantity, Tag("<quantity>")] | Annotated[dists, Tag("<spread>")],
-        Discriminator(_spread_kind),
-    ]
-
-
-ComputeSpread = _spread(FlopsPerSecond)
-SizeSpread = _spread(Bytes)
-
-Spread = float | Fixed[float] | Uniform[float] | LogNormal[float] | Listed[float]
-"""What a node attribute resolves to after validation (quantities are floats)."""
-
-
-class NodeValues(Frozen):
-    """Fixed attribute values for one node (the server, or a per-node override)."""
-
-    compute: FlopsPerSecond | None = None
-    memory: Bytes | None = None
-    storage: Bytes | None = None
-    energy_per_flop: Joules | None = None
-    idle_power: Watts | None = None
-
-
-class NodesSpec(Frozen):
-    """Compute (FLOP/s), memory and storage budgets of the nodes.
-
-    The three attributes apply to every client node (a non-server node): a quantity
-    (same for all), or a distribution drawn per node from the run seed. The server, if
-    the topology has one, takes ``server``. ``overrides`` then set single nodes by name.
-    Energy (optional, default 0): ``energy_per_flop`` (J per FLOP computed) and
-    ``idle_power`` (W while not computing), for clients; the server and overrides may
-    set their own.
-    """
-
-    compute: ComputeSpread = 10e9  # type: ignore[valid-type]
-    memory: SizeSpread = 4e9  # type: ignore[valid-type]
-    storage: SizeSpread = 32e9  # type: ignore[valid-type]
-    energy_per_flop: Joules = 0.0
-    idle_power: Watts = 0.0
-    server: NodeValues = NodeValues(compute=1e12, memory=64e9, storage=1e12)
-    overrides: dict[str, NodeValues] = Field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------- links
-LossRate = Annotated[float, Field(ge=0, lt=1)]
-"""A fraction of bits lost, in [0, 1): the goodput is ``bandwidth * (1 - loss)``."""
-
-
-class LinkValues(Frozen):
-    """Latency, bandwidth and the other link-model values of the link between two nodes.
-
-    With ``between: [a, b]``, ``bandwidth`` is a -> b and ``reverse_bandwidth`` b -> a
-    (without it both ways get ``bandwidth``). ``trace`` names a CSV file (``time,
-    bandwidth`` rows, read when the run starts) that sets the bandwidth over time, both
-    ways, a -> b only (``forward``) or b -> a only (``reverse``); ``trace_repeat`` loops
-    it. ``loss`` is a fixed goodput reduction (not a TCP model).
-    """
-
-    between: tuple[str, str]
-    latency: NonNegSeconds | None = None
-    bandwidth: BitsPerSecond | None = None
-    reverse_bandwidth: BitsPerSecond | None = None
-    energy_per_bit: Joules | None = None
-    loss: LossRate | None = None
-    trace: str | None = Field(default=None, min_length=1)
-    trace_direction: Literal["both", "forward", "reverse"] = "both"
-    trace_repeat: bool = False
-
-
-class LinksSpec(Frozen):
-    """Link defaults; each link is full duplex and each direction has this bandwidth.
-
-    ``loss`` (default 0) is the fraction of bits lost on every link: each direction
-    carries ``bandwidth * (1 - loss)`` of goodput.
-    """
-
-    latency: NonNegSeconds = 5e-3
-    bandwidth: BitsPerSecond = 100e6
-    energy_per_bit: Joules = 0.0
-    loss: LossRate = 0.0
-    overrides: list[LinkValues] = Field(default_factory=list)
-
-
-# ------------------------------------------------------------------------ topology
-NodeCount = Annotated[int, Field(ge=1)]
-
-
-class StarTopology(Frozen):
-    """A server in the middle, each client linked to it only."""
-
-    kind: Literal["star"]
-    clients: NodeCount | list[str] = 6
-    server: str = "server"
-
-
-class LineTopology(Frozen):
-    """Nodes in a chain; ``server`` may name one of them."""
-
-    kind: Literal["line"]
-    nodes: Annotated[int, Field(ge=2)] | list[str] = 6
-    server: str | None = None
-
-
-class RingTopology(Frozen):
-    """Nodes in a cycle; ``server`` may name one of them."""
-
-    kind: Literal["ring"]
-    nodes: Annotated[int, Field(ge=3)] | list[str] = 6
-    server: str | None = None
-
-
-class MeshTopology(Frozen):
-    """Every pair of nodes linked; ``server`` may name one of them."""
-
-    kind: Literal["mesh"]
-    nodes: Annotated[int, Field(ge=2)] | list[str] = 6
-    server: str | None = None
-
-
-class ExplicitTopology(Frozen):
-    """Nodes and edges listed by name; edges may carry their own latency/bandwidth."""
-
-    kind: Literal["explicit"]
-    nodes: list[str] = Field(min_length=1)
-    edges: list[LinkValues] = Field(default_factory=list)
-    server: str | None = None
-
-
-class GeometricTopology(Frozen):
-    """A random geometric graph: nodes placed uniformly in an area, linked within a radius.
-
-    Positions are drawn from the run's ``topology`` stream (the same seed gives the same
-    graph); a link's latency is ``links.latency`` plus distance over
-    ``propagation_speed``. Draws are repeated until the graph is connected.
-    """
-
-    kind: Literal["geometric"]
-    nodes: Annotated[int, Field(ge=2, le=100_000)] | list[str] = 20
-    area: tuple[float, float] = Field(default=(1000.0, 1000.0))
-    radius: float = Field(default=300.0, gt=0)
-    propagation_speed: float = Field(default=2e8, gt=0)
-    server: str | None = None
-
-    @model_validator(mode="after")
-    def _positive_area(self) -> GeometricTopology:
-        if min(self.area) <= 0:
-            raise ValueError("area: both sides must be > 0 (metres)")
-        return self
-
-
-class FileAttribute(Frozen):
-    """Where a link quantity comes from in a topology file: an edge attribute and its unit.
-
-    ``unit`` is the unit of the file's plain numbers (``ms``, ``Mbps``); without it the
-    numbers are SI (seconds, bit/s) or strings with their own units.
-    """
-
-    attribute: str
-    unit: str | None = None
-
-
-class FileTopology(Frozen):
-    """Nodes and links read from a GraphML or node-link JSON file.
-
-    ``latency`` and ``bandwidth`` map edge attributes of the file to link quantities;
-    an unmapped quantity takes the ``links`` default. Node names are the file's ids.
-    """
-
-    kind: Literal["file"]
-    path: str
-    format: Literal["auto", "graphml", "node_link"] = "auto"
-    latency: FileAttribute | None = None
-    bandwidth: FileAttribute | None = None
-    server: str | None = None
-
-
-class Tier(Frozen):
-    """One tier of a tiered topology (see `TieredTopology`)."""
-
-    name: str = Field(pattern=r"^[A-Za-z][A-Za-z_-]*$", max_length=30)
-    count: int = Field(ge=1, le=100_000)
-    node: Literal["device", "edge", "cloud"] | None = None
-    link: Literal["optical", "sub6", "mmwave", "subthz", "leo"] | None = None
-    latency: NonNegSeconds | None = None
-    bandwidth: BitsPerSecond | None = None
-    links: dict[str, Literal["optical", "sub6", "mmwave", "subthz", "leo"]] = Field(
-        default_factory=dict)
-
-
-class TieredTopology(Frozen):
-    """A tree of tiers, top first: e.g. cloud - edge servers - base stations - devices.
-
-    The top tier has ``count`` nodes; every other tier has ``count`` nodes under each
-    node of the tier above, linked to it by the tier's ``link`` technology (a preset;
-    ``latency``/``bandwidth`` override it; ``links`` names exceptions by child node).
-    Nodes are named ``<tier name><i>`` (1-based, across the tier). The bottom tier's
-    nodes are the clients (the learners); the server is ``server`` (default: the first
-    top-tier node); the nodes in between only relay. ``node`` names a node-tier preset
-    for a tier's budgets.
-    """
-
-    kind: Literal["tiered"]
-    tiers: list[Tier] = Field(min_length=2)
-    server: str | None = None
-
-    @model_validator(mode="after")
-    def _default_server(self) -> TieredTopology:
-        if self.server is None:
-            object.__setattr__(self, "server", f"{self.tiers[0].name}1")
-        return self
-
-
-Topology = Annotated[
-    StarTopology | LineTopology | RingTopology | MeshTopology | ExplicitTopology
-    | TieredTopology | GeometricTopology | FileTopology,
-    Field(discriminator="kind"),
+__all__ = [  # the network sections are re-exported: they are part of the schema
+    "FILE_DATASETS",
+    "ComputeSpread",
+    "DataSpec",
+    "DirichletPartition",
+    "ExplicitTopology",
+    "FileAttribute",
+    "FileTopology",
+    "Fixed",
+    "GeometricTopology",
+    "IIDPartition",
+    "LineTopology",
+    "LinkValues",
+    "LinksSpec",
+    "Listed",
+    "LogNormal",
+    "LossRate",
+    "MeshTopology",
+    "ModelSpec",
+    "NodeCount",
+    "NodeValues",
+    "NodesSpec",
+    "Partition",
+    "QuantitySkewPartition",
+    "RingTopology",
+    "Scenario",
+    "ShardsPartition",
+    "SizeSpread",
+    "Spread",
+    "StarTopology",
+    "SyntheticSpec",
+    "Tier",
+    "TieredTopology",
+    "Topology",
+    "TrainingSpec",
+    "Uniform",
+    "client_names",
+    "node_names",
+    "tier_names",
 ]
-
-
-def tier_names(topology: TieredTopology) -> list[list[str]]:
-    """The node names of each tier of a tiered topology, top first."""
-    names, width = [], 1
-    for tier in topology.tiers:
-        width *= tier.count
-        names.append([f"{tier.name}{i + 1}" for i in range(width)])
-    return names
-
-
-def node_names(topology: Topology) -> list[str]:
-    """All node names in topology order (a star lists its clients, then the server)."""
-    if isinstance(topology, TieredTopology):
-        return [name for tier in tier_names(topology) for name in tier]
-    if isinstance(topology, FileTopology):
-        return file_nodes(topology.path, topology.format)
-    if isinstance(topology, StarTopology):
-        clients = topology.clients
-        names = [f"n{i + 1}" for i in range(clients)] if isinstance(clients, int) else clients
-        return [*names, topology.server]
-    count = topology.nodes
-    return [f"n{i + 1}" for i in range(count)] if isinstance(count, int) else list(count)
-
-
-def client_names(topology: Topology) -> list[str]:
-    """The learning nodes: every node except the server (and a tiered topology's relays)."""
-    if isinstance(topology, TieredTopology):
-        return [n for n in tier_names(topology)[-1] if n != topology.server]
-    return [n for n in node_names(topology) if n != topology.server]
 
 
 # ---------------------------------------------------------------------------- data

@@ -32,6 +32,8 @@ from snakesim.network.links import Channel, LinkDown, Trace, read_trace
 from snakesim.network.nodes import NodeAttrs, draw_nodes
 from snakesim.network.routing import Router
 from snakesim.network.topology import LinkTrace, build_graph
+from snakesim.network.traces import TracePlayer
+from snakesim.network.transfers import Transfer
 from snakesim.records import EffectRecord, TransferRecord
 from snakesim.sim.world import World
 
@@ -82,13 +84,15 @@ class Fabric:
             self._latency[(u, v)] = self._latency[(v, u)] = max(float(latency), 0.0)
         self._policy = (transfers, float(retry_backoff), jobs)
         self._next_transfer = 0
-        self._traces: dict[tuple[str, str], _TraceState] = {}
+        traces: dict[tuple[str, str], Trace] = {}
         for _, _, data in graph.edges(data=True):
             spec: LinkTrace | None = data.get("trace")
             if spec is not None:
                 trace = read_trace(spec.path, spec.where, repeat=spec.repeat)
-                for key in spec.directions():
-                    self._traces[key] = _TraceState(trace)
+                traces.update({key: trace for key in spec.directions()})
+        self._traces = TracePlayer(self._env, traces, self.set_bandwidth,
+                                   lambda key: self._router.link_up(*key),
+                                   lambda key: self._channels[key].active_flows > 0)
         self.clients = [n.name for n in nodes if n.role == "client"]
         """Client node names, in topology order."""
         self.server: str | None = next((n.name for n in nodes if n.role == "server"), None)
@@ -187,7 +191,7 @@ class Fabric:
             if live:
                 channel.set_bandwidth(self._nominal[key])
                 if key in self._traces:
-                    self._trace_sync(key)
+                    self._traces.sync(key)
                 continue
             flows = channel.active_flows
             channel.set_bandwidth(0.0)
@@ -237,15 +241,15 @@ class Fabric:
             return self._env.event().succeed(payload)
         transfer_id = self._next_transfer
         self._next_transfer += 1
-        transfer = _Transfer(self, transfer_id, src, dst, int(nbytes), kind, round, payload)
+        transfer = Transfer(self, transfer_id, src, dst, int(nbytes), kind, round, payload)
         self._hop(transfer)
         return transfer.done
 
     # A transfer is driven by callbacks, not a process: the channel calls
-    # `_Transfer.succeed` when the hop's bits are out, one timeout covers the hop's
+    # `Transfer.succeed` when the hop's bits are out, one timeout covers the hop's
     # latency, and the next hop starts from that timeout's callback. Per hop that is the
     # channel's wake-up and the latency timeout, and no generator.
-    def _hop(self, t: _Transfer) -> None:
+    def _hop(self, t: Transfer) -> None:
         """Start ``t``'s next hop from where it is, routed afresh if the network changed."""
         router = self._router
         here = t.here
@@ -264,15 +268,15 @@ class Fabric:
         key = (here, nxt)
         self._channels[key].carry(t.nbytes, t)
         if self._traces and key in self._traces:
-            self._trace_sync(key)
+            self._traces.sync(key)
 
-    def _sent(self, t: _Transfer) -> None:
+    def _sent(self, t: Transfer) -> None:
         """The hop's last bit has left: it arrives after the link's latency."""
         env = self._env
         t.sent = env.now
         env.timeout(self._latency[(t.here, t.nxt)]).callbacks.append(t.arrived)
 
-    def _arrived(self, t: _Transfer) -> None:
+    def _arrived(self, t: Transfer) -> None:
         here, nxt, nbytes, ledger = t.here, t.nxt, t.nbytes, self._world.ledger
         ledger.hop(here, nxt, nbytes, float(t.sending), float(t.sent))
         t.visited = (*t.visited, nxt)
@@ -290,36 +294,6 @@ class Fabric:
             nbytes=nbytes, hops=len(visited) - 1, path=">".join(visited), start_s=t.start,
             end_s=float(self._env.now)))
         t.done.succeed(t.payload)
-
-    # ------------------------------------------------------------------ traces
-    def _trace_sync(self, key: tuple[str, str]) -> None:
-        """Set direction ``key`` to its trace's rate now; wake at the next change while
-        flows are on it and the link is up (an idle trace schedules nothing, so it never
-        keeps a finished run going)."""
-        state = self._traces[key]
-        now = float(self._env.now)
-        rate = state.trace.rate_at(now)
-        live = self._router.link_up(*key)
-        if rate is not None:
-            loss = float(self._graph.edges[key].get("loss", 0.0))
-            nominal = rate * (1.0 - loss)
-            if nominal != self._nominal[key]:
-                self._nominal[key] = nominal
-                if live:
-                    self._channels[key].set_bandwidth(nominal)
-        if state.pending or not live or not self._channels[key].active_flows:
-            return
-        at = state.trace.next_change(now)
-        while at <= now:  # float rounding of a repeating trace's cycle
-            at = state.trace.next_change(at)
-        if at < float("inf"):
-            state.pending = True
-            self._env.timeout(at - now).callbacks.append(
-                lambda _: self._trace_wake(key))
-
-    def _trace_wake(self, key: tuple[str, str]) -> None:
-        self._traces[key].pending = False
-        self._trace_sync(key)
 
     # ----------------------------------------------------------------- compute
     def compute(self, node: str, job: ComputeJob, *, kind: str, round: int) -> simpy.Event:
@@ -387,56 +361,6 @@ class Fabric:
     def _require_node(self, name: str) -> None:
         if name not in self._nodes:
             raise ConfigurationError(f"fabric: unknown node (got {name!r})")
-
-
-class _Transfer:
-    """One payload on its way: where it is, its route and its current hop.
-
-    It is the channel's flow (`succeed`, `fail`) and the callback of its latency
-    timeouts and route waits, so a hop allocates nothing but its timeout.
-    """
-
-    __slots__ = ("done", "dst", "fabric", "here", "id", "kind", "nbytes", "nxt", "payload",
-                 "pos", "round", "route", "sending", "sent", "start", "version", "visited")
-
-    def __init__(self, fabric: Fabric, transfer_id: int, src: str, dst: str, nbytes: int,
-                 kind: str, round: int, payload: object) -> None:
-        self.fabric, self.id, self.dst, self.nbytes = fabric, transfer_id, dst, nbytes
-        self.kind, self.round, self.payload = kind, round, payload
-        self.done = fabric._env.event()
-        self.start = float(fabric._env.now)
-        self.here, self.nxt = src, src
-        self.visited: tuple[str, ...] = (src,)
-        self.route: tuple[str, ...] | None = None
-        self.version, self.pos = -1, 0
-        self.sending: float = self.start
-        self.sent: float = self.start
-
-    def succeed(self) -> None:
-        """The channel sent the hop's last bit."""
-        self.fabric._sent(self)
-
-    def fail(self, exception: Exception) -> None:
-        """The hop's link went down (retry policy): retry after the backoff."""
-        fabric = self.fabric
-        fabric._env.timeout(fabric._policy[1]).callbacks.append(self.retry)
-
-    def retry(self, _: simpy.Event) -> None:
-        """Start the hop again, routed afresh from here."""
-        self.fabric._hop(self)
-
-    def arrived(self, _: simpy.Event) -> None:
-        """The hop's latency has passed: the bits are at the next node."""
-        self.fabric._arrived(self)
-
-
-class _TraceState:
-    """A direction's trace and whether a wake-up for its next change is pending."""
-
-    __slots__ = ("pending", "trace")
-
-    def __init__(self, trace: Trace) -> None:
-        self.trace, self.pending = trace, False
 
 
 def build_fabric(world: World, scenario: Scenario) -> Fabric:

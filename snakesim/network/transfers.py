@@ -1,0 +1,56 @@
+"""A payload on its way through the fabric, driven by callbacks rather than a process.
+
+The channel calls `Transfer.succeed` when a hop's bits are out, one timeout covers the
+hop's latency, and the fabric starts the next hop from that timeout's callback: per hop
+that is the channel's wake-up and the latency timeout, and no generator.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import simpy
+
+if TYPE_CHECKING:
+    from snakesim.network.fabric import Fabric
+
+
+class Transfer:
+    """One payload on its way: where it is, its route and its current hop.
+
+    It is the channel's flow (`succeed`, `fail`) and the callback of its latency
+    timeouts and route waits, so a hop allocates nothing but its timeout.
+    """
+
+    __slots__ = ("done", "dst", "fabric", "here", "id", "kind", "nbytes", "nxt", "payload",
+                 "pos", "round", "route", "sending", "sent", "start", "version", "visited")
+
+    def __init__(self, fabric: Fabric, transfer_id: int, src: str, dst: str, nbytes: int,
+                 kind: str, round: int, payload: object) -> None:
+        self.fabric, self.id, self.dst, self.nbytes = fabric, transfer_id, dst, nbytes
+        self.kind, self.round, self.payload = kind, round, payload
+        self.done = fabric._env.event()
+        self.start = float(fabric._env.now)
+        self.here, self.nxt = src, src
+        self.visited: tuple[str, ...] = (src,)
+        self.route: tuple[str, ...] | None = None
+        self.version, self.pos = -1, 0
+        self.sending: float = self.start
+        self.sent: float = self.start
+
+    def succeed(self) -> None:
+        """The channel sent the hop's last bit."""
+        self.fabric._sent(self)
+
+    def fail(self, exception: Exception) -> None:
+        """The hop's link went down (retry policy): retry after the backoff."""
+        fabric = self.fabric
+        fabric._env.timeout(fabric._policy[1]).callbacks.append(self.retry)
+
+    def retry(self, _: simpy.Event) -> None:
+        """Start the hop again, routed afresh from here."""
+        self.fabric._hop(self)
+
+    def arrived(self, _: simpy.Event) -> None:
+        """The hop's latency has passed: the bits are at the next node."""
+        self.fabric._arrived(self)

@@ -10,9 +10,14 @@ Memory model of one training job (bytes, at each tensor's stored dtype):
 
 - weights: every parameter and buffer of the model (a node holds the full model); the
   frozen groups at ``frozen_dtype`` when one is given (see `snakesim.learning.precision`);
-- gradients: the trainable parameters;
-- optimizer state: trainable parameters x (0 for plain SGD, 1 with momentum, 2 Adam);
-- activations: distinct storages saved for backward, excluding parameters and the batch;
+  with mixed precision also autocast's half copy of the trainable weights;
+- gradients: the trainable parameters (at the parameter dtype);
+- optimizer state: trainable parameters x (0 for plain SGD, 1 with momentum, 2 Adam or
+  AdamW), at the parameter dtype;
+- activations: distinct storages saved for backward, excluding parameters and the batch
+  (probed at the compute dtype); with gradient checkpointing, the inputs of the
+  checkpointed blocks plus the largest block's own activations, which exist again only
+  while that block is recomputed;
 - batch: the input and target tensors of one batch;
 - teacher (knowledge distillation only): the teacher's own copy of the groups the
   student trains (frozen groups are shared) and its logits for one batch.
@@ -27,11 +32,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from snakesim.learning.attention import FusedAttention
 from snakesim.learning.models import LayerStack, ModelFactory
-from snakesim.learning.precision import stored_bytes
+from snakesim.learning.objective import Objective
+from snakesim.learning.precision import Precision, stored_bytes
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,10 @@ class StepCost:
 
     flops: float
     activation_bytes: int
+    group_saved: tuple[int, ...] = ()
+    """Saved-activation bytes per group (the groups the step trains through)."""
+    group_output: tuple[int, ...] = ()
+    """Bytes of each group's output."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,7 @@ class MemoryBreakdown:
 
 def optimizer_slots(optimizer: str, momentum: float) -> int:
     """Number of parameter-sized state tensors the optimizer keeps per parameter."""
-    if optimizer == "adam":
+    if optimizer in ("adam", "adamw"):
         return 2
     return 1 if momentum > 0 else 0
 
@@ -84,22 +94,61 @@ class CostModel:
         Shape of one input sample.
     optimizer, momentum
         Decide the optimizer-state bytes per trainable parameter.
+    objective
+        The task (classification or causal LM): loss and input dtype of the probe.
+    precision
+        Training number formats (`snakesim.learning.precision.Precision`).
+    checkpointing
+        Gradient checkpointing of the model's blocks (``LayerStack.block_groups``).
     """
 
     def __init__(self, factory: ModelFactory, input_shape: Sequence[int], optimizer: str,
-                 momentum: float) -> None:
+                 momentum: float, *, objective: Objective | None = None,
+                 precision: Precision | None = None, checkpointing: bool = False) -> None:
+        self.precision = precision or Precision()
+        self.objective = objective or Objective()
+        self.checkpointing = checkpointing
         with torch.device("meta"):
             self._model: LayerStack = factory()
+        self._model.to(self.precision.param_dtype)
+        # Activations are probed at the compute dtype: a half copy under mixed precision
+        # (autocast does not act on meta tensors, so the probe casts the model instead).
+        self._probe_model = self._model
+        if self.precision.mixed:
+            with torch.device("meta"):
+                self._probe_model = factory()
+            self._probe_model.to(self.precision.compute_dtype)
         self._input_shape = tuple(input_shape)
         self._slots = optimizer_slots(optimizer, momentum)
         self._steps: dict[tuple[tuple[int, ...], int], StepCost] = {}
         self._forwards: dict[tuple[int, int], StepCost] = {}
+        self._per_group: dict[int, tuple[list[float], int]] = {}
         state = self._model.state_dict()
         self._group_bytes = [tensor_bytes({k: state[k] for k in self._model.group_keys(i)})
                              for i in range(len(self._model))]
         self._group_tensors = [[state[k] for k in self._model.group_keys(i)]
                                for i in range(len(self._model))]
-        self._param_bytes = [tensor_bytes(list(g.parameters())) for g in self._model.groups]
+        self._param_bytes = [tensor_bytes(self._model.owned_parameters(i))
+                             for i in range(len(self._model))]
+        self._trained_bytes = [tensor_bytes({k: state[k] for k in self._model.trained_keys(i)})
+                               for i in range(len(self._model))]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one input sample."""
+        return self._input_shape
+
+    @property
+    def model(self) -> LayerStack:
+        """The meta-device model the costs are probed on (no values)."""
+        return self._model
+
+    def trained_bytes(self, groups: Sequence[int]) -> int:
+        """Bytes of what training ``groups`` changes: what a scheme exchanges for them.
+
+        The groups' parameters and buffers, or only their adapters (LoRA).
+        """
+        return sum(self._trained_bytes[i] for i in set(groups))
 
     @property
     def n_groups(self) -> int:
@@ -120,11 +169,33 @@ class CostModel:
         return sum(self._group_bytes)
 
     def step(self, trainable: Sequence[int], batch_size: int) -> StepCost:
-        """FLOPs and saved activations of one step training ``trainable`` groups."""
+        """FLOPs and saved activations of one step training ``trainable`` groups.
+
+        With gradient checkpointing, FLOPs include the recomputed block forwards and
+        activations follow the checkpointed account (see the module docstring).
+        """
         key = (tuple(sorted(trainable)), batch_size)
         if key not in self._steps:
-            self._steps[key] = self._probe(key[0], batch_size)
+            cost = self._probe(key[0], batch_size)
+            if self.checkpointing and trainable:
+                cost = self._checkpointed(cost, min(trainable), batch_size)
+            self._steps[key] = cost
         return self._steps[key]
+
+    def _checkpointed(self, cost: StepCost, first: int, batch_size: int) -> StepCost:
+        blocks = [i for i in self._model.block_groups if i >= first]
+        if not blocks:
+            return cost
+        inside = sum(cost.group_saved[i] for i in blocks)
+        kept = sum(cost.group_output[i - 1] for i in blocks if i > 0)
+        largest = max(cost.group_saved[i] for i in blocks)
+        recompute = sum(self._group_forward_flops(i, batch_size) for i in blocks)
+        return StepCost(cost.flops + recompute,
+                        cost.activation_bytes - inside + kept + largest,
+                        cost.group_saved, cost.group_output)
+
+    def _group_forward_flops(self, index: int, batch_size: int) -> float:
+        return self._group_forwards(batch_size)[0][index]
 
     def train_flops(self, trainable: Sequence[int], n_samples: int, batch_size: int,
                     epochs: int) -> float:
@@ -169,7 +240,9 @@ class CostModel:
         trained = sum(self._param_bytes[i] for i in set(trainable))
         weights = sum(self.group_bytes(i, "fp32" if i in trainable else frozen_dtype)
                       for i in range(self.n_groups))
-        sample = int(torch.Size(self._input_shape).numel()) * 4 + 8  # fp32 input, int64 label
+        if self.precision.mixed:  # autocast's cached half copy of the trained weights
+            weights += trained // self._model_element_size() * 2
+        sample = self.objective.sample_bytes(self._input_shape)
         extra = 0
         if teacher:
             extra = (sum(self._group_bytes[i] for i in set(trainable))
@@ -179,39 +252,59 @@ class CostModel:
             activations=self.step(trainable, batch_size).activation_bytes,
             batch=batch_size * sample, teacher=extra)
 
+    def _model_element_size(self) -> int:
+        return torch.empty((), dtype=self.precision.param_dtype).element_size()
+
     def _probe(self, trainable: tuple[int, ...], batch_size: int) -> StepCost:
-        model = self._model
-        for i, group in enumerate(model.groups):
-            group.requires_grad_(i in trainable)
-        x = torch.zeros((batch_size, *self._input_shape), device="meta")
-        y = torch.zeros(batch_size, dtype=torch.long, device="meta")
+        model = self._probe_model
+        model.set_trainable(trainable)
+        x, y = self.objective.example(batch_size, self._input_shape)
         excluded = {t.untyped_storage()._cdata for t in (*model.parameters(), x, y)}
-        saved: dict[int, int] = {}
+        saved: dict[int, tuple[int, int]] = {}  # storage -> (bytes, group that saved it)
+        outputs = [0] * len(model)
+        current = [0]
 
         def pack(t: torch.Tensor) -> torch.Tensor:
             storage = t.untyped_storage()
-            if storage._cdata not in excluded:
-                saved[storage._cdata] = storage.nbytes()
+            if storage._cdata not in excluded and storage._cdata not in saved:
+                saved[storage._cdata] = (storage.nbytes(), current[0])
             return t
 
         first = min(trainable) if trainable else len(model)
-        with FlopCounterMode(display=False) as counter, \
+        with FlopCounterMode(display=False) as counter, FusedAttention(), \
                 torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             with torch.no_grad():
                 h = model.forward_range(x, 0, first)
-            out = model.forward_range(h, first, len(model))
-            loss = nn.functional.cross_entropy(out, y)
+            for i in range(first, len(model)):
+                current[0] = i
+                h = model.forward_range(h, i, i + 1)
+                outputs[i] = h.numel() * h.element_size()
+            current[0] = len(model) - 1  # the loss belongs to the head
+            loss = self.objective.loss(h, x, y)
             if trainable:
                 loss.backward()  # type: ignore[no-untyped-call]
         for p in model.parameters():
             p.grad = None
-        return StepCost(float(counter.get_total_flops()), sum(saved.values()))
+        per_group = [0] * len(model)
+        for nbytes, group in saved.values():
+            per_group[group] += nbytes
+        return StepCost(float(counter.get_total_flops()), sum(per_group), tuple(per_group),
+                        tuple(outputs))
 
     def _probe_forward(self, start: int, batch_size: int) -> StepCost:
-        model = self._model
-        x = torch.zeros((batch_size, *self._input_shape), device="meta")
-        with torch.no_grad():
-            h = model.forward_range(x, 0, start)
-            with FlopCounterMode(display=False) as counter:
-                out = model.forward_range(h, start, len(model))
-        return StepCost(float(counter.get_total_flops()), out.numel() * out.element_size())
+        flops, out_bytes = self._group_forwards(batch_size)
+        return StepCost(sum(flops[start:]), out_bytes)
+
+    def _group_forwards(self, batch_size: int) -> tuple[list[float], int]:
+        """No-grad forward FLOPs of each group, and the bytes of the model's output."""
+        if batch_size not in self._per_group:
+            model = self._probe_model
+            h, _ = self.objective.example(batch_size, self._input_shape)
+            flops = []
+            with torch.no_grad(), FusedAttention():
+                for i in range(len(model)):
+                    with FlopCounterMode(display=False) as counter:
+                        h = model.forward_range(h, i, i + 1)
+                    flops.append(float(counter.get_total_flops()))
+            self._per_group[batch_size] = (flops, h.numel() * h.element_size())
+        return self._per_group[batch_size]

@@ -33,7 +33,14 @@ FILE_BASED = ("cifar10", "mnist", "fashion_mnist")
 
 @dataclass(frozen=True)
 class Dataset:
-    """Train and test tensors of a classification data set."""
+    """Train and test tensors of a data set.
+
+    For ``kind == "classification"``, ``x`` are float inputs and ``y`` class labels.
+    For ``kind == "causal_lm"``, ``x`` are int64 token sequences (N x sequence length),
+    the targets are ``x`` shifted by one, and ``y`` is each sequence's source (file or
+    document) index: what non-IID partitioners split by. ``num_classes`` is then the
+    number of sources and ``vocab_size`` the tokenizer's vocabulary.
+    """
 
     name: str
     x_train: torch.Tensor
@@ -41,6 +48,10 @@ class Dataset:
     x_test: torch.Tensor
     y_test: torch.Tensor
     num_classes: int
+    kind: str = "classification"
+    vocab_size: int = 0
+    sources: tuple[str, ...] = ()
+    """Names of the sources (causal_lm only), indexed by ``y``."""
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -11,6 +11,7 @@ so the same seed gives the same initial model on any host.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,6 +21,11 @@ from snakesim.errors import ConfigurationError
 
 class LayerStack(nn.Module):
     """An ordered stack of layer groups; the output of group i feeds group i + 1.
+
+    A parameter shared by two groups (tied input and output embeddings of a language
+    model) belongs to the first group that holds it: it is one tensor, listed once in
+    the state dict (under its owner's key; the alias is restored on loading), counted
+    once in every size, sent with its owner, and trained when its owner is trained.
 
     Parameters
     ----------
@@ -35,6 +41,29 @@ class LayerStack(nn.Module):
             raise ValueError("one name per group is required")
         self.groups = nn.ModuleList(groups)
         self.group_names = list(names)
+        self.adapter_only = False
+        """When true (LoRA), training changes only adapter parameters (names with
+        ``lora_``); the base weights stay as loaded and are never exchanged."""
+        self.block_groups: tuple[int, ...] = ()
+        """Groups that gradient checkpointing may recompute (a transformer's blocks)."""
+        self.refresh_aliases()
+        self.register_state_dict_post_hook(_drop_aliases)
+        self.register_load_state_dict_pre_hook(_restore_aliases)
+
+    def refresh_aliases(self) -> None:
+        """Find tied parameters again (call after adding modules, e.g. adapters)."""
+        owner: dict[int, str] = {}
+        self._aliases: dict[str, str] = {}
+        for name, param in self.named_parameters(remove_duplicate=False):
+            if id(param) in owner:
+                self._aliases[name] = owner[id(param)]
+            else:
+                owner[id(param)] = name
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Tied parameters: alias key -> the owner's key."""
+        return dict(self._aliases)
 
     def __len__(self) -> int:
         return len(self.groups)
@@ -52,11 +81,50 @@ class LayerStack(nn.Module):
     def group_keys(self, index: int) -> list[str]:
         """State-dict keys (parameters and buffers) that belong to group ``index``."""
         prefix = f"groups.{index}."
-        return [k for k in self.state_dict() if k.startswith(prefix)]
+        return [k for k in self.state_dict(keep_vars=True) if k.startswith(prefix)]
+
+    def trained_keys(self, index: int) -> list[str]:
+        """The keys of group ``index`` that training changes (and schemes exchange).
+
+        All its keys (BatchNorm statistics too), or only its adapters when
+        `adapter_only` is set.
+        """
+        keys = self.group_keys(index)
+        return [k for k in keys if "lora_" in k] if self.adapter_only else keys
 
     def group_of(self, key: str) -> int:
         """The group index of a state-dict key."""
         return int(key.split(".", 2)[1])
+
+    def owned_parameters(self, index: int) -> list[nn.Parameter]:
+        """Parameters that belong to group ``index`` (tied ones only in their owner)."""
+        prefix = f"groups.{index}."
+        return [p for k, p in self.named_parameters()
+                if k.startswith(prefix) and (not self.adapter_only or "lora_" in k)]
+
+    def set_trainable(self, groups: Sequence[int]) -> list[nn.Parameter]:
+        """Make exactly the parameters of ``groups`` trainable; return them in order."""
+        self.requires_grad_(False)
+        params = [p for i in sorted(set(groups)) for p in self.owned_parameters(i)]
+        for p in params:
+            p.requires_grad_(True)
+        return params
+
+
+def _drop_aliases(module: nn.Module, state: dict[str, Any], prefix: str,
+                  metadata: Any) -> None:
+    for alias in getattr(module, "_aliases", {}):
+        state.pop(prefix + alias, None)
+
+
+def _restore_aliases(module: nn.Module, state: dict[str, Any], prefix: str, metadata: Any,
+                     strict: bool, missing: list[str], unexpected: list[str],
+                     errors: list[str]) -> None:
+    # The alias is the same tensor as its owner: loading the owner's value under both
+    # keys keeps them one.
+    for alias, owner in getattr(module, "_aliases", {}).items():
+        if prefix + owner in state:
+            state[prefix + alias] = state[prefix + owner]
 
 
 def init_parameters(module: nn.Module, generator: torch.Generator) -> None:

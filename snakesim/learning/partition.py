@@ -4,7 +4,9 @@
 - `dirichlet`: per class, shares ~ Dirichlet(alpha) (label skew, Hsu et al. 2019);
 - `shards`: sort by label, cut into shards, k shards of k different classes per node
   (the pathological non-IID split of McMahan et al. 2017);
-- `quantity_skew`: IID labels, node sizes ~ lognormal(0, sigma) (quantity skew).
+- `quantity_skew`: IID labels, node sizes ~ lognormal(0, sigma) (quantity skew);
+- `by_source`: whole sources (files or documents of a text set) per node, the labels
+  being source ids (feature and vocabulary skew).
 
 Each returns one array of training-sample indices per node; every sample is assigned
 to exactly one node. Randomness comes from the generator passed in (the run's
@@ -125,3 +127,24 @@ def quantity_skew(labels: np.ndarray, n_nodes: int, sigma: float, rng: np.random
     sizes += min_samples
     order = rng.permutation(n)
     return [np.sort(p) for p in np.split(order, np.cumsum(sizes)[:-1])]
+
+
+def by_source(labels: np.ndarray, n_nodes: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Give every node whole sources: a text set's non-IID split by file or document.
+
+    ``labels`` are source ids (a causal-LM data set's ``y``). The distinct sources are
+    shuffled and dealt out round-robin, so node sizes follow the sources' sizes and no
+    source is shared between nodes.
+
+    Raises
+    ------
+    ConfigurationError
+        If there are fewer distinct sources than nodes (some node would get nothing).
+    """
+    sources = np.unique(labels)
+    if len(sources) < n_nodes:
+        raise ConfigurationError(
+            f"data.partition: by_source needs at least as many sources ({len(sources)}) "
+            f"as learning nodes ({n_nodes})")
+    order = rng.permutation(sources)
+    return [np.flatnonzero(np.isin(labels, order[node::n_nodes])) for node in range(n_nodes)]

@@ -19,6 +19,7 @@ to the last bit of the int8 scale), so a group rounded once stays what it was.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import torch
 
@@ -45,6 +46,8 @@ def round_through(tensor: torch.Tensor, fmt: str) -> torch.Tensor:
     if fmt in _CAST:
         return tensor.to(_CAST[fmt]).to(tensor.dtype)
     if fmt == "int8":
+        if tensor.is_meta:  # cost-only runs: no values to round
+            return tensor
         scale = tensor.detach().abs().max() / 127
         if scale == 0:
             return tensor.clone()
@@ -55,3 +58,49 @@ def round_through(tensor: torch.Tensor, fmt: str) -> torch.Tensor:
 def round_state(state: Mapping[str, torch.Tensor], fmt: str) -> dict[str, torch.Tensor]:
     """Every tensor of ``state`` rounded through ``fmt``."""
     return {k: round_through(v, fmt) for k, v in state.items()}
+
+
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+TRAINING_DTYPES = tuple(_DTYPES)
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The number formats of training, with the master-weight convention made explicit.
+
+    - ``fp32``: parameters, gradients, optimizer state and activations in fp32.
+    - ``bf16`` / ``fp16`` with ``master_weights`` (mixed precision, Micikevicius et al.
+      2018, as ``torch.autocast`` does it): parameters, gradients and optimizer state
+      stay fp32 (the master copy); matmuls run in the half format, so activations are
+      half and autocast keeps a half copy of each trainable weight during the step;
+      fp16 adds loss scaling (``torch.amp.GradScaler``) against gradient underflow.
+    - ``bf16`` / ``fp16`` without master weights ("pure" half): parameters, gradients,
+      optimizer state and activations all in the half format.
+    """
+
+    dtype: str = "fp32"
+    master_weights: bool = True
+
+    def __post_init__(self) -> None:
+        if self.dtype not in _DTYPES:
+            raise ValueError(f"unknown training dtype {self.dtype!r} "
+                             f"(known: {', '.join(TRAINING_DTYPES)})")
+
+    @property
+    def mixed(self) -> bool:
+        """Half-format compute over fp32 master weights (autocast)."""
+        return self.dtype != "fp32" and self.master_weights
+
+    @property
+    def param_dtype(self) -> torch.dtype:
+        """The dtype parameters, gradients and optimizer state are stored in."""
+        return torch.float32 if self.master_weights else _DTYPES[self.dtype]
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        """The dtype of matmuls and activations."""
+        return _DTYPES[self.dtype]
+
+
+FP32 = Precision()
+"""Plain fp32 training."""

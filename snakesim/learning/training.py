@@ -20,6 +20,8 @@ from torch import nn
 
 from snakesim.learning.costs import CostModel, MemoryBreakdown
 from snakesim.learning.models import LayerStack
+from snakesim.learning.objective import CLASSIFICATION, Objective
+from snakesim.learning.precision import FP32, Precision
 
 State = dict[str, torch.Tensor]
 
@@ -39,6 +41,14 @@ class TrainConfig:
     prox_mu: float = 0.0
     """FedProx (Li et al., MLSys 2020): adds ``prox_mu / 2 * ||w - w_start||^2`` over the
     trained parameters to the loss, ``w_start`` being their values as received."""
+    objective: Objective = CLASSIFICATION
+    """Classification or causal LM: the loss."""
+    precision: Precision = FP32
+    """Training number formats (mixed precision runs under ``torch.autocast``)."""
+    grad_clip: float = 0.0
+    """Clip the trained parameters' gradient norm to this (0: no clipping)."""
+    cost_only: bool = False
+    """Run no real step: the job returns the trained groups unchanged (cost-only mode)."""
 
 
 @dataclass(frozen=True)
@@ -54,17 +64,25 @@ def make_optimizer(params: Sequence[nn.Parameter], cfg: TrainConfig) -> torch.op
     """The configured optimizer over ``params``."""
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
                            weight_decay=cfg.weight_decay)
 
 
 def distillation_loss(student: torch.Tensor, teacher: torch.Tensor,
                       temperature: float) -> torch.Tensor:
-    """``T^2 * KL(softmax(teacher / T) || softmax(student / T))``, batch mean (Hinton 2015)."""
+    """``T^2 * KL(softmax(teacher / T) || softmax(student / T))`` (Hinton 2015).
+
+    Averaged over predictions: samples for a classifier, token positions for a language
+    model (the last axis holds the logits).
+    """
     t = temperature
-    return nn.functional.kl_div(nn.functional.log_softmax(student / t, dim=1),
-                                nn.functional.log_softmax(teacher / t, dim=1),
-                                reduction="batchmean", log_target=True) * t * t
+    vocab = student.shape[-1]
+    return nn.functional.kl_div(
+        nn.functional.log_softmax(student.reshape(-1, vocab).float() / t, dim=-1),
+        nn.functional.log_softmax(teacher.reshape(-1, vocab).float() / t, dim=-1),
+        reduction="batchmean", log_target=True) * t * t
 
 
 def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: torch.Tensor,
@@ -98,6 +116,9 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
     """
     if not trainable:
         raise ValueError("a slice job needs at least one trainable group")
+    if cfg.cost_only:
+        keys = [k for i in sorted(set(trainable)) for k in model.trained_keys(i)]
+        return SliceResult({k: state[k] for k in keys}, float("nan"), 0)
     model.load_state_dict(state)
     # The workspace is reused across jobs: drop gradients an earlier job left on groups
     # that are frozen now, so they neither linger in memory nor leak into this job.
@@ -109,10 +130,12 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
         teacher.load_state_dict(state)
         teacher.eval()
     groups = sorted(set(trainable))
-    for i, group in enumerate(model.groups):
-        group.requires_grad_(i in groups)
-    params = [p for i in groups for p in model.groups[i].parameters()]
+    params = model.set_trainable(groups)
     optimizer = make_optimizer(params, cfg)
+    prec = cfg.precision
+    device = params[0].device.type if params else "cpu"
+    # fp16 gradients underflow without loss scaling; bf16 has fp32's range.
+    scaler = torch.amp.GradScaler(device, enabled=prec.mixed and prec.dtype == "fp16")
     anchor = [p.detach().clone() for p in params] if cfg.prox_mu > 0 else []
     first = groups[0]
     model.train()
@@ -121,29 +144,34 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
         order = torch.randperm(len(x), generator=generator)
         for start in range(0, len(x), cfg.batch_size):
             batch = order[start:start + cfg.batch_size]
-            h = x[batch]
-            if first > 0:
-                with torch.no_grad():
-                    h = model.forward_range(h, 0, first)
-            logits = model.forward_range(h, first, len(model))
-            loss = nn.functional.cross_entropy(logits, y[batch])
-            if distill:
-                assert teacher is not None
-                # Frozen groups before `first` are identical in both models, so the
-                # teacher starts from the student's prefix output.
-                with torch.no_grad():
-                    target = teacher.forward_range(h, first, len(teacher))
-                loss = loss + cfg.distill_weight * distillation_loss(
-                    logits, target, cfg.distill_temperature)
+            xb = h = x[batch]
+            with torch.autocast(device, dtype=prec.compute_dtype, enabled=prec.mixed):
+                if first > 0:
+                    with torch.no_grad():
+                        h = model.forward_range(h, 0, first)
+                logits = model.forward_range(h, first, len(model))
+                loss = cfg.objective.loss(logits, xb, y[batch])
+                if distill:
+                    assert teacher is not None
+                    # Frozen groups before `first` are identical in both models, so the
+                    # teacher starts from the student's prefix output.
+                    with torch.no_grad():
+                        target = teacher.forward_range(h, first, len(teacher))
+                    loss = loss + cfg.distill_weight * distillation_loss(
+                        logits, target, cfg.distill_temperature)
             if anchor:
                 loss = loss + cfg.prox_mu / 2 * sum(
                     (p - a).pow(2).sum() for p, a in zip(params, anchor, strict=True))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimizer.step()
+            scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
+            if cfg.grad_clip > 0:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
             total += loss.detach()
             steps += 1
-    keys = [k for i in groups for k in model.group_keys(i)]
+    keys = [k for i in groups for k in model.trained_keys(i)]
     current = model.state_dict()
     return SliceResult({k: current[k].detach().clone() for k in keys},
                        float(total) / max(steps, 1), steps)

@@ -67,7 +67,8 @@ class Embeddings(nn.Module):
             h = h + self.embed_positions(_positions(ids))
         if self.drop is not None:
             h = self.drop(h)
-        return h
+        out: torch.Tensor = h
+        return out
 
 
 class DecoderBlock(nn.Module):
@@ -94,7 +95,8 @@ class DecoderBlock(nn.Module):
         if self.rotary is not None:
             kwargs["position_embeddings"] = self.rotary(h, position_ids=positions)
         out = self.layer(h, **kwargs)
-        return out[0] if isinstance(out, tuple) else out
+        hidden: torch.Tensor = out[0] if isinstance(out, tuple) else out
+        return hidden
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """Hidden states in, hidden states out."""
@@ -124,7 +126,7 @@ class Head(nn.Module):
         return logits
 
 
-def stack_causal_lm(model: nn.Module) -> LayerStack:
+def stack_causal_lm(model: Any) -> LayerStack:
     """Cut a Hugging Face causal LM into a `LayerStack` (sharing its parameters).
 
     Groups: ``embed``, ``block0`` .. ``block{n-1}``, ``head``.

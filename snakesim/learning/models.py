@@ -47,8 +47,8 @@ class LayerStack(nn.Module):
         self.block_groups: tuple[int, ...] = ()
         """Groups that gradient checkpointing may recompute (a transformer's blocks)."""
         self.refresh_aliases()
-        self.register_state_dict_post_hook(_drop_aliases)
-        self.register_load_state_dict_pre_hook(_restore_aliases)
+        self.register_state_dict_post_hook(_drop_aliases)  # type: ignore[no-untyped-call]
+        self.register_load_state_dict_pre_hook(_restore_aliases)  # type: ignore[no-untyped-call]
 
     def refresh_aliases(self) -> None:
         """Find tied parameters again (call after adding modules, e.g. adapters)."""

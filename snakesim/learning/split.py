@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from snakesim.learning.aggregation import RunningAverage
 from snakesim.learning.costs import MemoryBreakdown, optimizer_slots, tensor_bytes
 from snakesim.learning.models import LayerStack
+from snakesim.learning.objective import CLASSIFICATION, Objective
 from snakesim.learning.training import State, TrainConfig, make_optimizer
 
 
@@ -105,10 +105,14 @@ class SplitCosts:
         Number of layer groups on the client side.
     optimizer, momentum
         Decide the optimizer-state bytes per trainable parameter.
+    objective
+        The task: its loss, and what the server needs as targets (labels, or the token
+        sequence for a causal LM).
     """
 
     def __init__(self, model: LayerStack, input_shape: Sequence[int], cut: int,
-                 optimizer: str, momentum: float) -> None:
+                 optimizer: str, momentum: float, objective: Objective = CLASSIFICATION) -> None:
+        self.objective = objective
         check_cut(cut, len(model))
         self._model = copy.deepcopy(model).to("meta")
         self.cut = cut
@@ -121,8 +125,16 @@ class SplitCosts:
         self.server_bytes = tensor_bytes(state) - self.client_bytes
         """Bytes of the server part's parameters and buffers."""
         groups = self._model.groups
-        self._client_params = tensor_bytes([p for g in groups[:cut] for p in g.parameters()])
-        self._server_params = tensor_bytes([p for g in groups[cut:] for p in g.parameters()])
+        # A weight tied across the cut (embeddings and LM head) is the client's; the
+        # server holds its own copy to compute with (charged as weights, not trained).
+        named = dict(self._model.named_parameters(remove_duplicate=False))
+        for alias, owner in self._model.aliases.items():
+            if self._model.group_of(alias) >= cut > self._model.group_of(owner):
+                self.server_bytes += tensor_bytes([named[alias]])
+        self._client_params = tensor_bytes([p for i in range(cut)
+                                            for p in self._model.owned_parameters(i)])
+        self._server_params = tensor_bytes([p for i in range(cut, len(groups))
+                                            for p in self._model.owned_parameters(i)])
         self._steps: dict[int, SplitStepCost] = {}
 
     def step(self, batch_size: int) -> SplitStepCost:
@@ -135,7 +147,7 @@ class SplitCosts:
     def client_memory(self, batch_size: int) -> MemoryBreakdown:
         """Peak memory of the client's side of a step (see module docstring)."""
         s = self.step(batch_size)
-        sample = int(torch.Size(self._input_shape).numel()) * 4 + 8
+        sample = self.objective.sample_bytes(self._input_shape)
         return MemoryBreakdown(weights=self.client_bytes, gradients=self._client_params,
                                optimizer=self._slots * self._client_params,
                                activations=s.client_saved_bytes,
@@ -151,9 +163,8 @@ class SplitCosts:
 
     def _probe(self, batch_size: int) -> SplitStepCost:
         model, cut = self._model, self.cut
-        model.requires_grad_(True)
-        x = torch.zeros((batch_size, *self._input_shape), device="meta")
-        y = torch.zeros(batch_size, dtype=torch.long, device="meta")
+        model.set_trainable(range(len(model)))
+        x, y = self.objective.example(batch_size, self._input_shape)
         params = {p.untyped_storage()._cdata for p in model.parameters()}
         client_saved: dict[int, int] = {}
         server_saved: dict[int, int] = {}
@@ -174,7 +185,7 @@ class SplitCosts:
         with FlopCounterMode(display=False) as s_step, torch.autograd.graph.saved_tensors_hooks(
                 packer(server_saved, params | ids | {sent.untyped_storage()._cdata}),
                 lambda t: t):
-            server_step(model, sent, y, cut)
+            server_step(model, sent, x, y, cut, self.objective)
         grad = sent.grad
         assert grad is not None
         with FlopCounterMode(display=False) as c_bwd:
@@ -184,7 +195,8 @@ class SplitCosts:
             client_forward_flops=float(c_fwd.get_total_flops()),
             server_flops=float(s_step.get_total_flops()),
             client_backward_flops=float(c_bwd.get_total_flops()),
-            activation_bytes=tensor_bytes([sent]), label_bytes=tensor_bytes([y]),
+            activation_bytes=tensor_bytes([sent]),
+            label_bytes=tensor_bytes([x if self.objective.kind == "causal_lm" else y]),
             gradient_bytes=tensor_bytes([grad]), client_saved_bytes=sum(client_saved.values()),
             server_saved_bytes=sum(server_saved.values()))
 
@@ -201,10 +213,14 @@ def client_forward(model: LayerStack, x: torch.Tensor,
     return h, h.detach().requires_grad_(True)
 
 
-def server_step(model: LayerStack, sent: torch.Tensor, y: torch.Tensor,
-                cut: int) -> torch.Tensor:
-    """Server forward from the received activations, loss and backward; returns the loss."""
-    loss = nn.functional.cross_entropy(model.forward_range(sent, cut, len(model)), y)
+def server_step(model: LayerStack, sent: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                cut: int, objective: Objective = CLASSIFICATION) -> torch.Tensor:
+    """Server forward from the received activations, loss and backward; returns the loss.
+
+    ``x`` is only read by objectives whose targets are the inputs (a causal LM's tokens
+    travel to the server with the activations, as labels do for a classifier).
+    """
+    loss = objective.loss(model.forward_range(sent, cut, len(model)), x, y)
     loss.backward()  # type: ignore[no-untyped-call]
     return loss
 
@@ -220,8 +236,9 @@ class SplitResult:
 
     client_state: State
     server_state: State
-    server_optimizer: dict[str, Any]
-    """The server optimizer's state dict (vanilla split learning keeps it across turns)."""
+    server_optimizer: dict[str, Any] | None
+    """The server optimizer's state dict (vanilla split learning keeps it across turns;
+    None in cost-only runs, where no step runs)."""
     mean_loss: float
     steps: int
 
@@ -249,13 +266,15 @@ def train_split(model: LayerStack, client_state: State, server_state: State, cut
         A server optimizer state to resume from; the client's optimizer is always fresh
         (a client that receives the client part starts a new one).
     """
+    if cfg.cost_only:
+        return SplitResult(dict(client_state), dict(server_state), None, float("nan"), 0)
     model.load_state_dict({**client_state, **server_state})
     model.zero_grad(set_to_none=True)
-    model.requires_grad_(True)
+    model.set_trainable(range(len(model)))
     model.train()
-    groups = model.groups
-    copt = make_optimizer([p for g in groups[:cut] for p in g.parameters()], cfg)
-    sopt = make_optimizer([p for g in groups[cut:] for p in g.parameters()], cfg)
+    n = len(model)
+    copt = make_optimizer([p for i in range(cut) for p in model.owned_parameters(i)], cfg)
+    sopt = make_optimizer([p for i in range(cut, n) for p in model.owned_parameters(i)], cfg)
     if server_optimizer is not None:
         sopt.load_state_dict(server_optimizer)
     total, steps = torch.zeros(()), 0
@@ -264,7 +283,7 @@ def train_split(model: LayerStack, client_state: State, server_state: State, cut
         for start in range(0, len(x), cfg.batch_size):
             batch = order[start:start + cfg.batch_size]
             h, sent = client_forward(model, x[batch], cut)
-            loss = server_step(model, sent, y[batch], cut)
+            loss = server_step(model, sent, x[batch], y[batch], cut, cfg.objective)
             sopt.step()
             sopt.zero_grad(set_to_none=True)
             assert sent.grad is not None

@@ -44,7 +44,7 @@ def test_split_step_gives_the_gradients_of_the_whole_model(cut: int) -> None:
     nn.functional.cross_entropy(whole(x), y).backward()  # type: ignore[no-untyped-call]
     split = _model()
     h, sent = client_forward(split, x, cut)
-    server_step(split, sent, y, cut)
+    server_step(split, sent, x, y, cut)
     assert sent.grad is not None
     client_backward(h, sent.grad)
     for (name, a), b in zip(whole.named_parameters(), split.parameters(), strict=True):
@@ -99,7 +99,7 @@ def test_bytes_sent_are_those_of_the_real_cut_tensors(cut: int) -> None:
     model = _model()
     x, y = _data(12)
     h, sent = client_forward(model, x, cut)
-    server_step(model, sent, y, cut)
+    server_step(model, sent, x, y, cut)
     assert sent.grad is not None
     step = SplitCosts(model, INPUT, cut, "sgd", 0.9).step(12)
     assert step.activation_bytes == h.numel() * 4 == 12 * h[0].numel() * 4

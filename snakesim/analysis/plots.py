@@ -17,7 +17,7 @@ from snakesim.experiments.store import read_summary, read_table
 
 
 def plot_runs(run_dirs: Sequence[Path], out: Path) -> Path:
-    """Draw accuracy against cumulative bytes and against simulated time, one line per run.
+    """Draw accuracy (perplexity for LMs) against cumulative bytes and simulated time.
 
     Parameters
     ----------
@@ -32,25 +32,34 @@ def plot_runs(run_dirs: Sequence[Path], out: Path) -> Path:
         ``out``.
     """
     fig, (by_bytes, by_time) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    for run_dir in run_dirs:
-        summary = read_summary(run_dir)
+    summaries = [read_summary(d) for d in run_dirs]
+    # Language models are judged by held-out perplexity (lower is better), classifiers
+    # by accuracy; a figure mixing both shows accuracy (next-token for LMs).
+    metric = ("perplexity" if summaries and all(s.get("metric") == "perplexity"
+                                                  for s in summaries) else "accuracy")
+    for run_dir, summary in zip(run_dirs, summaries, strict=True):
         rounds = read_table(run_dir, "rounds")
         label = f"{summary['strategy']} · {summary['run_id']}"
-        _line(by_bytes, rounds["cum_total_bytes"] / 1e6, rounds, label)
-        _line(by_time, rounds["sim_time_s"], rounds, label)
-    by_bytes.set(xlabel="cumulative payload bytes (MB)", ylabel="test accuracy",
-                 title="Accuracy vs communication")
-    by_time.set(xlabel="simulated time (s)", ylabel="test accuracy",
-                title="Accuracy vs simulated time")
+        _line(by_bytes, rounds["cum_total_bytes"] / 1e6, rounds, label, metric)
+        _line(by_time, rounds["sim_time_s"], rounds, label, metric)
+    name = "held-out perplexity" if metric == "perplexity" else "test accuracy"
+    title = metric.capitalize()
+    by_bytes.set(xlabel="cumulative payload bytes (MB)", ylabel=name,
+                 title=f"{title} vs communication")
+    by_time.set(xlabel="simulated time (s)", ylabel=name, title=f"{title} vs simulated time")
     for ax in (by_bytes, by_time):
         ax.grid(alpha=0.3)
-        ax.set_ylim(0, 1)
-        ax.legend(fontsize=8, loc="lower right")
+        if metric == "perplexity":
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(0, 1)
+        ax.legend(fontsize=8, loc="upper right" if metric == "perplexity" else "lower right")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
 
 
-def _line(ax: Axes, x: pd.Series, rounds: pd.DataFrame, label: str) -> None:
-    ax.plot(x, rounds["accuracy"], marker=".", markersize=3, linewidth=1.2, label=label)
+def _line(ax: Axes, x: pd.Series, rounds: pd.DataFrame, label: str,
+          metric: str = "accuracy") -> None:
+    ax.plot(x, rounds[metric], marker=".", markersize=3, linewidth=1.2, label=label)

@@ -17,8 +17,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
     size = Dimension.SIZE
     rows = [
         ("rounds", str(summary["rounds"])),
-        ("final accuracy", f"{summary['final_accuracy']:.4f}"),
-        ("best accuracy", f"{summary['best_accuracy']:.4f}"),
+        *_quality_rows(summary),
         ("payload bytes", format_quantity(summary["total_bytes"], size)),
         ("link bytes (x hops)", format_quantity(summary["link_bytes"], size)),
         ("bytes per round", format_quantity(summary["bytes_per_round"], size)),
@@ -30,3 +29,15 @@ def summary_table(summary: dict[str, Any]) -> Table:
     for name, value in rows:
         table.add_row(name, value)
     return table
+
+
+def _quality_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """Accuracy, or perplexity for a language model; a note where nothing was measured."""
+    if summary.get("final_accuracy") is None:
+        return [("quality", str(summary.get("quality", "not measured")))]
+    if summary.get("metric") == "perplexity":
+        return [("final perplexity", f"{summary['final_perplexity']:.3f}"),
+                ("best perplexity", f"{summary['best_perplexity']:.3f}"),
+                ("next-token accuracy", f"{summary['final_accuracy']:.4f}")]
+    return [("final accuracy", f"{summary['final_accuracy']:.4f}"),
+            ("best accuracy", f"{summary['best_accuracy']:.4f}")]

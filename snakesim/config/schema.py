@@ -52,7 +52,9 @@ from snakesim.config.strategies import Frozen, Strategy
 
 __all__ = [  # the network sections are re-exported: they are part of the schema
     "FILE_DATASETS",
+    "BySourcePartition",
     "ComputeSpread",
+    "CorpusSpec",
     "DataSpec",
     "DirichletPartition",
     "ExplicitTopology",
@@ -61,6 +63,7 @@ __all__ = [  # the network sections are re-exported: they are part of the schema
     "Fixed",
     "GeometricTopology",
     "IIDPartition",
+    "LMSpec",
     "LineTopology",
     "LinkValues",
     "LinksSpec",
@@ -81,6 +84,7 @@ __all__ = [  # the network sections are re-exported: they are part of the schema
     "Spread",
     "StarTopology",
     "SyntheticSpec",
+    "TextSpec",
     "Tier",
     "TieredTopology",
     "Topology",
@@ -122,8 +126,15 @@ class QuantitySkewPartition(Frozen):
     min_samples: int = Field(default=10, ge=1)
 
 
+class BySourcePartition(Frozen):
+    """Text only: every node gets whole sources (files or documents), dealt in turn."""
+
+    kind: Literal["by_source"]
+
+
 Partition = Annotated[
-    IIDPartition | DirichletPartition | ShardsPartition | QuantitySkewPartition,
+    IIDPartition | DirichletPartition | ShardsPartition | QuantitySkewPartition
+    | BySourcePartition,
     Field(discriminator="kind"),
 ]
 
@@ -142,6 +153,30 @@ class SyntheticSpec(Frozen):
     seed: int = Field(default=0, ge=0)
 
 
+class CorpusSpec(Frozen):
+    """The generated corpus (`snakesim.learning.corpus`): one topic per source."""
+
+    sources: int = Field(default=8, ge=1, le=1000)
+    words_per_source: int = Field(default=4000, ge=10)
+    seed: int = Field(default=0, ge=0)
+
+
+class TextSpec(Frozen):
+    """Text for causal-LM fine-tuning, tokenised and packed into fixed-length sequences.
+
+    ``path`` is a text file or a folder of them (each file one source); without it the
+    generated corpus (``corpus``) is used. ``tokenizer`` is ``auto`` (the pretrained
+    model's tokenizer when ``model.lm.pretrained`` is given, else bytes), ``bytes`` (the
+    byte-level fallback: one token per UTF-8 byte) or a tokenizer folder or hub id.
+    """
+
+    path: str | None = None
+    corpus: CorpusSpec = CorpusSpec()
+    tokenizer: str = Field(default="auto", min_length=1)
+    seq_len: int = Field(default=64, ge=2, le=1_000_000)
+    max_sequences: int | None = Field(default=None, ge=2)
+
+
 class DataSpec(Frozen):
     """The data set, its train/test split and how training data is spread over nodes.
 
@@ -150,9 +185,11 @@ class DataSpec(Frozen):
     validated on a machine without the data.
     """
 
-    dataset: Literal["digits", "cifar10", "mnist", "fashion_mnist", "synthetic"] = "digits"
+    dataset: Literal["digits", "cifar10", "mnist", "fashion_mnist", "synthetic",
+                     "text"] = "digits"
     path: str | None = Field(default=None, validate_default=True)
     synthetic: SyntheticSpec | None = Field(default=None, validate_default=True)
+    text: TextSpec | None = Field(default=None, validate_default=True)
     test_fraction: float = Field(default=0.25, gt=0, lt=1)
     split_seed: int = Field(default=0, ge=0)
     partition: Partition = IIDPartition(kind="iid")
@@ -176,6 +213,44 @@ class DataSpec(Frozen):
             raise ValueError(f"only for dataset synthetic (dataset is {dataset})")
         return value
 
+    @field_validator("text")
+    @classmethod
+    def _text_only(cls, value: TextSpec | None, info: ValidationInfo) -> TextSpec | None:
+        dataset = info.data.get("dataset")
+        if value is not None and dataset != "text":
+            raise ValueError(f"only for dataset text (dataset is {dataset})")
+        return TextSpec() if value is None and dataset == "text" else value
+
+    @model_validator(mode="after")
+    def _source_split_for_text(self) -> DataSpec:
+        if isinstance(self.partition, BySourcePartition) and self.dataset != "text":
+            raise ValueError("partition by_source is for dataset text only "
+                             f"(dataset is {self.dataset})")
+        return self
+
+
+class LMSpec(Frozen):
+    """A Hugging Face causal LM (OPT, Llama or GPT-2 family): exactly one source.
+
+    ``preset`` is a shipped config (`snakesim.learning.lm_models.PRESETS`), ``config`` a
+    ``config.json`` (or its folder), ``pretrained`` a local folder or hub id with
+    weights; ``overrides`` changes config fields (e.g. ``num_hidden_layers``).
+    """
+
+    preset: str | None = None
+    config: str | None = None
+    pretrained: str | None = None
+    overrides: dict[str, int | float | str | bool | None] = Field(default_factory=dict)
+    gradient_checkpointing: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LMSpec:
+        given = [k for k in ("preset", "config", "pretrained") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of preset, config and pretrained"
+                             + (f" (got {', '.join(given)})" if given else ""))
+        return self
+
 
 class ModelSpec(Frozen):
     """Which model to train; its layer groups are the unit of Snake Learning's slices.
@@ -184,10 +259,11 @@ class ModelSpec(Frozen):
     channels, ``hidden`` lists the MLP's hidden layer sizes; each only for its model.
     """
 
-    name: Literal["digits_cnn", "vgg11", "mlp"] = "digits_cnn"
+    name: Literal["digits_cnn", "vgg11", "mlp", "causal_lm"] = "digits_cnn"
     width: int = Field(default=16, ge=1, le=512)
     width_mult: float = Field(default=1.0, gt=0, le=4)
     hidden: list[Annotated[int, Field(ge=1)]] = Field(default=[256, 128], max_length=32)
+    lm: LMSpec | None = None
 
     @model_validator(mode="after")
     def _options_of_the_model(self) -> ModelSpec:
@@ -199,19 +275,29 @@ class ModelSpec(Frozen):
             if owner[key] != self.name and getattr(self, key) != default:
                 raise ValueError(f"{key} applies to model {owner[key]} only "
                                  f"(model is {self.name})")
+        if self.name == "causal_lm" and self.lm is None:
+            raise ValueError("model causal_lm needs an lm section (preset, config or "
+                             "pretrained)")
+        if self.name != "causal_lm" and self.lm is not None:
+            raise ValueError(f"lm applies to model causal_lm only (model is {self.name})")
         return self
 
 
 class TrainingSpec(Frozen):
     """Local training settings shared by all strategies."""
 
-    optimizer: Literal["sgd", "adam"] = "sgd"
+    optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
     lr: float = Field(default=0.05, gt=0)
     momentum: float = Field(default=0.9, ge=0, lt=1)
     weight_decay: float = Field(default=0.0, ge=0)
     batch_size: int = Field(default=32, ge=1)
     local_epochs: int = Field(default=1, ge=1)
     rounds: int = Field(default=10, ge=1)
+    dtype: Literal["fp32", "bf16", "fp16"] = "fp32"
+    master_weights: bool = True
+    """With dtype bf16/fp16: keep fp32 master weights, gradients and optimizer state
+    (mixed precision); false trains purely in the half format."""
+    grad_clip: float = Field(default=0.0, ge=0)
 
 
 # ------------------------------------------------------------------------ scenario
@@ -229,3 +315,16 @@ class Scenario(Frozen):
     links: LinksSpec = LinksSpec()
     outages: OutagesSpec = OutagesSpec()
     strategy: Strategy
+    mode: Literal["train", "cost_only"] = "train"
+    """``cost_only``: build the model on the meta device and run no real step; every
+    cost is charged exactly as in training, quality columns stay empty."""
+
+    @model_validator(mode="after")
+    def _text_with_lm(self) -> Scenario:
+        lm_model, text = self.model.name == "causal_lm", self.data.dataset == "text"
+        if lm_model != text:
+            raise ValueError("model causal_lm and dataset text go together (model is "
+                             f"{self.model.name}, dataset is {self.data.dataset})")
+        if getattr(self.strategy, "lora", None) is not None and not lm_model:
+            raise ValueError("strategy.lora needs model causal_lm")
+        return self

@@ -82,15 +82,31 @@ class SnakeStrategy(Frozen):
     target_accuracy: float | None = Field(default=None, gt=0, le=1)
 
 
+class LoraSpec(Frozen):
+    """LoRA adapters (Hu et al., ICLR 2022, via ``peft``): train and exchange only them.
+
+    ``targets`` names the linear layers that get adapters (module name suffixes, e.g.
+    ``q_proj``, ``v_proj``); the base weights stay frozen and are never sent.
+    """
+
+    rank: int = Field(default=8, ge=1, le=4096)
+    alpha: int = Field(default=16, ge=1)
+    dropout: float = Field(default=0.0, ge=0, lt=1)
+    targets: list[Annotated[str, Field(min_length=1)]] = Field(
+        default=["q_proj", "v_proj"], min_length=1)
+
+
 class FedAvgStrategy(Frozen):
     """Federated averaging (McMahan et al. 2017) through a server node.
 
-    ``fraction`` of the clients (at least one) is sampled each round.
+    ``fraction`` of the clients (at least one) is sampled each round; ``lora`` makes it
+    parameter-efficient FL (clients train and send LoRA adapters only).
     """
 
     name: Literal["fedavg"]
     server: str | None = None
     fraction: float = Field(default=1.0, gt=0, le=1)
+    lora: LoraSpec | None = None
 
 
 class FedProxStrategy(Frozen):

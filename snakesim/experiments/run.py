@@ -7,6 +7,7 @@ tables and a summary out. Nothing here reads the wall clock into results.
 from __future__ import annotations
 
 import gc
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,18 +15,27 @@ import numpy as np
 import pandas as pd
 
 from snakesim.config.schema import (
+    BySourcePartition,
     DirichletPartition,
     QuantitySkewPartition,
     Scenario,
     ShardsPartition,
     client_names,
 )
-from snakesim.learning.costs import CostModel, tensor_bytes
-from snakesim.learning.datasets import Dataset, load_dataset
+from snakesim.experiments.build import (
+    build_model,
+    cost_model,
+    describe,
+    load_data,
+    precision_of,
+    scenario_model,
+)
+from snakesim.learning.costs import tensor_bytes
+from snakesim.learning.datasets import Dataset
 from snakesim.learning.heterogeneity import label_heterogeneity
-from snakesim.learning.models import ModelFactory, init_parameters, model_factory
-from snakesim.learning.partition import dirichlet, iid, quantity_skew, shards
-from snakesim.learning.synthetic import SyntheticConfig
+from snakesim.learning.models import init_parameters
+from snakesim.learning.objective import objective_for
+from snakesim.learning.partition import by_source, dirichlet, iid, quantity_skew, shards
 from snakesim.learning.training import TrainConfig
 from snakesim.network import Fabric, build_fabric, to_info
 from snakesim.network.outages import OutageController
@@ -82,28 +92,20 @@ def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None
               for u, v, d in fabric.graph.edges(data=True)}
     frames = world.ledger.to_frames(run_id(scenario), strategy.name,
                                     [to_info(n) for n in nodes], energy)
+    _quality_columns(frames["rounds"], data, scenario.mode)
     summary = summarize(scenario, frames)
     summary["label_heterogeneity"] = _heterogeneity(ctx, data)
+    summary.update(describe(data), mode=scenario.mode)
+    if scenario.mode == "cost_only":
+        summary["quality"] = "not computed: cost-only mode ran no training step"
     return RunResult(scenario, summary, frames)
 
 
-def load_data(scenario: Scenario) -> Dataset:
-    """The scenario's data set (file-based sets are checked here, when a run starts)."""
-    d = scenario.data
-    synthetic = None
-    if d.synthetic is not None:
-        s = d.synthetic
-        synthetic = SyntheticConfig(s.samples, s.classes, tuple(s.shape), s.noise, s.seed)
-    return load_dataset(d.dataset, test_fraction=d.test_fraction, split_seed=d.split_seed,
-                        path=d.path, synthetic=synthetic)
-
-
-def scenario_model(scenario: Scenario, data: Dataset) -> ModelFactory:
-    """The model constructor of a scenario, shaped by its data set."""
-    m = scenario.model
-    return model_factory(m.name, num_classes=data.num_classes, width=m.width,
-                         input_shape=data.input_shape, width_mult=m.width_mult,
-                         hidden=tuple(m.hidden))
+def _quality_columns(rounds: pd.DataFrame, data: Dataset, mode: str) -> None:
+    """Add held-out perplexity (causal LMs; empty for classifiers) beside accuracy."""
+    objective = objective_for(data.kind)
+    rounds["perplexity"] = [objective.quality(loss) if loss == loss else math.nan
+                            for loss in rounds["loss"]]
 
 
 def _heterogeneity(ctx: Context, data: Dataset) -> float:
@@ -118,16 +120,22 @@ def _context(scenario: Scenario, world: World, fabric: Fabric, data: Dataset) ->
     names = learners(scenario)
     parts = _partition(scenario, data, len(names), world.rng("partition"))
     local = {n: (data.x_train[p], data.y_train[p]) for n, p in zip(names, parts, strict=False)}
-    factory = scenario_model(scenario, data)
-    model = factory()
-    init_parameters(model, world.torch_generator("model-init"))
+    # A causal LM built from a config is initialised by its own initialiser from a seed
+    # drawn here; classifiers get He initialisation from the run's generator.
+    seed = int(world.rng("model-init").integers(2**31)) if data.kind == "causal_lm" else 0
+    factory = scenario_model(scenario, data, seed)
+    model = build_model(scenario, factory)
+    if data.kind == "classification" and scenario.mode == "train":
+        init_parameters(model, world.torch_generator("model-init"))
     t = scenario.training
     return Context(
         world=world, fabric=fabric, model=model,
         initial_state={k: v.detach().clone() for k, v in model.state_dict().items()},
-        costs=CostModel(factory, data.input_shape, t.optimizer, t.momentum),
+        costs=cost_model(scenario, factory, data),
         train=TrainConfig(t.optimizer, t.lr, t.momentum, t.weight_decay, t.batch_size,
-                          t.local_epochs),
+                          t.local_epochs, objective=objective_for(data.kind),
+                          precision=precision_of(scenario), grad_clip=t.grad_clip,
+                          cost_only=scenario.mode == "cost_only"),
         local_data=local, test=(data.x_test, data.y_test), rounds=t.rounds,
         data_bytes={n: tensor_bytes(list(xy)) for n, xy in local.items()})
 
@@ -142,6 +150,8 @@ def _partition(scenario: Scenario, data: Dataset, n: int,
         return shards(labels, n, spec.k, rng)
     if isinstance(spec, QuantitySkewPartition):
         return quantity_skew(labels, n, spec.sigma, rng, spec.min_samples)
+    if isinstance(spec, BySourcePartition):
+        return by_source(labels, n, rng)
     return iid(labels, n, rng)
 
 
@@ -150,6 +160,7 @@ def summarize(scenario: Scenario, frames: dict[str, pd.DataFrame]) -> dict[str, 
     rounds, transfers = frames["rounds"], frames["transfers"]
     nodes, computes = frames["nodes"], frames["computes"]
     last = rounds.iloc[-1]
+    perplexity = rounds["perplexity"] if "perplexity" in rounds else pd.Series([math.nan])
     total = int(transfers["nbytes"].sum())
     end = max(float(transfers["end_s"].max()) if len(transfers) else 0.0,
               float(computes["end_s"].max()) if len(computes) else 0.0)
@@ -161,9 +172,11 @@ def summarize(scenario: Scenario, frames: dict[str, pd.DataFrame]) -> dict[str, 
         "seed": scenario.seed,
         "rounds": n_rounds,
         "learners": int(computes["node"].nunique()),
-        "final_accuracy": float(last["accuracy"]),
-        "best_accuracy": float(rounds["accuracy"].max()),
-        "final_loss": float(last["loss"]),
+        "final_accuracy": _number(last["accuracy"]),
+        "best_accuracy": _number(rounds["accuracy"].max()),
+        "final_loss": _number(last["loss"]),
+        "final_perplexity": _number(perplexity.iloc[-1]),
+        "best_perplexity": _number(perplexity.min()),
         "total_bytes": total,
         "link_bytes": int((transfers["nbytes"] * transfers["hops"]).sum()),
         "bytes_per_round": total / n_rounds,
@@ -177,6 +190,12 @@ def summarize(scenario: Scenario, frames: dict[str, pd.DataFrame]) -> dict[str, 
         "out_of_storage_events": int((frames["effects"]["effect"] == "out_of_storage").sum()),
         "energy_j": float(nodes["energy_j"].sum() + frames["links"]["energy_j"].sum()),
     }
+
+
+def _number(value: Any) -> float | None:
+    """A float for summary.json; None where there is none (NaN: not measured)."""
+    number = float(value)
+    return None if math.isnan(number) else number
 
 
 def _participating(frames: dict[str, pd.DataFrame]) -> list[str]:

@@ -32,12 +32,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
-from snakesim.learning.attention import FusedAttention
 from snakesim.learning.models import LayerStack, ModelFactory
 from snakesim.learning.objective import Objective
 from snakesim.learning.precision import Precision, stored_bytes
+from snakesim.learning.probe import GroupProber
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ class CostModel:
         self._slots = optimizer_slots(optimizer, momentum)
         self._steps: dict[tuple[tuple[int, ...], int], StepCost] = {}
         self._forwards: dict[tuple[int, int], StepCost] = {}
-        self._per_group: dict[int, tuple[list[float], int]] = {}
+        self._prober = GroupProber(self._probe_model, self.objective, self._input_shape)
         state = self._model.state_dict()
         self._group_bytes = [tensor_bytes({k: state[k] for k in self._model.group_keys(i)})
                              for i in range(len(self._model))]
@@ -195,7 +194,7 @@ class CostModel:
                         cost.group_saved, cost.group_output)
 
     def _group_forward_flops(self, index: int, batch_size: int) -> float:
-        return self._group_forwards(batch_size)[0][index]
+        return self._prober.forward_flops(batch_size)[index]
 
     def train_flops(self, trainable: Sequence[int], n_samples: int, batch_size: int,
                     epochs: int) -> float:
@@ -256,55 +255,10 @@ class CostModel:
         return torch.empty((), dtype=self.precision.param_dtype).element_size()
 
     def _probe(self, trainable: tuple[int, ...], batch_size: int) -> StepCost:
-        model = self._probe_model
-        model.set_trainable(trainable)
-        x, y = self.objective.example(batch_size, self._input_shape)
-        excluded = {t.untyped_storage()._cdata for t in (*model.parameters(), x, y)}
-        saved: dict[int, tuple[int, int]] = {}  # storage -> (bytes, group that saved it)
-        outputs = [0] * len(model)
-        current = [0]
-
-        def pack(t: torch.Tensor) -> torch.Tensor:
-            storage = t.untyped_storage()
-            if storage._cdata not in excluded and storage._cdata not in saved:
-                saved[storage._cdata] = (storage.nbytes(), current[0])
-            return t
-
-        first = min(trainable) if trainable else len(model)
-        with FlopCounterMode(display=False) as counter, FusedAttention(), \
-                torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            with torch.no_grad():
-                h = model.forward_range(x, 0, first)
-            for i in range(first, len(model)):
-                current[0] = i
-                h = model.forward_range(h, i, i + 1)
-                outputs[i] = h.numel() * h.element_size()
-            current[0] = len(model) - 1  # the loss belongs to the head
-            loss = self.objective.loss(h, x, y)
-            if trainable:
-                loss.backward()  # type: ignore[no-untyped-call]
-        for p in model.parameters():
-            p.grad = None
-        per_group = [0] * len(model)
-        for nbytes, group in saved.values():
-            per_group[group] += nbytes
-        return StepCost(float(counter.get_total_flops()), sum(per_group), tuple(per_group),
-                        tuple(outputs))
+        chain = self._prober.step(trainable, batch_size)
+        return StepCost(chain.flops, chain.saved, chain.group_saved, chain.group_output)
 
     def _probe_forward(self, start: int, batch_size: int) -> StepCost:
-        flops, out_bytes = self._group_forwards(batch_size)
-        return StepCost(sum(flops[start:]), out_bytes)
-
-    def _group_forwards(self, batch_size: int) -> tuple[list[float], int]:
-        """No-grad forward FLOPs of each group, and the bytes of the model's output."""
-        if batch_size not in self._per_group:
-            model = self._probe_model
-            h, _ = self.objective.example(batch_size, self._input_shape)
-            flops = []
-            with torch.no_grad(), FusedAttention():
-                for i in range(len(model)):
-                    with FlopCounterMode(display=False) as counter:
-                        h = model.forward_range(h, i, i + 1)
-                    flops.append(float(counter.get_total_flops()))
-            self._per_group[batch_size] = (flops, h.numel() * h.element_size())
-        return self._per_group[batch_size]
+        out = self._prober.inputs(batch_size)[-1]
+        return StepCost(sum(self._prober.forward_flops(batch_size)[start:]),
+                        out.numel() * out.element_size())

@@ -8,6 +8,7 @@ evaluations; they never touch links, queues or counters themselves.
 from __future__ import annotations
 
 import copy
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field, replace
@@ -94,10 +95,22 @@ class Context:
         return slice_job(self.costs, self.model, state, trainable, x, y, cfg,
                          self._generators[node], self._teacher, frozen_dtype=frozen_dtype)
 
+    def measure(self, state: State) -> tuple[float, float]:
+        """``(accuracy, mean loss)`` of ``state`` on the test set (NaN in cost-only runs).
+
+        For a causal LM both are per token: next-token accuracy and cross-entropy.
+        """
+        if self.train.cost_only:
+            return math.nan, math.nan
+        self.model.load_state_dict(state)
+        objective = self.train.objective
+        # An LM's logits are sequence x vocabulary per sample: evaluate in small batches.
+        batch = 1024 if objective.kind == "classification" else self.train.batch_size
+        return evaluate(self.model, *self.test, batch_size=batch, objective=objective)
+
     def evaluate(self, state: State, round: int, step: int, node: str) -> float:
         """Evaluate ``state`` on the test set now; record it; return the accuracy."""
-        self.model.load_state_dict(state)
-        accuracy, loss = evaluate(self.model, *self.test)
+        accuracy, loss = self.measure(state)
         self.world.ledger.evaluation(EvalRecord(round, step, node, self.world.now, accuracy,
                                                 loss))
         return accuracy
@@ -105,6 +118,10 @@ class Context:
     def groups_bytes(self, groups: Sequence[int]) -> int:
         """Bytes of the given groups' parameters and buffers."""
         return sum(self.costs.group_bytes(g) for g in set(groups))
+
+    def update_bytes(self, groups: Sequence[int]) -> int:
+        """Bytes of what training ``groups`` changes: the groups, or their LoRA adapters."""
+        return self.costs.trained_bytes(groups)
 
 
 class Strategy(ABC):

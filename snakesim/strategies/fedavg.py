@@ -5,6 +5,9 @@ Deep Networks from Decentralized Data", AISTATS 2017. Li, Sahu, Zaheer, Sanjabi,
 Talwalkar, Smith, "Federated Optimization in Heterogeneous Networks", MLSys 2020
 (FedProx).
 
+With ``lora`` (parameter-efficient FL), the base model is frozen on every client and
+only LoRA adapters are trained, sent and averaged.
+
 Every round the server samples ``max(1, floor(fraction x K))`` of the K clients
 (without replacement, from the run's ``client-sampling`` stream; all of them when
 ``fraction`` is 1), sends them the global model over the real paths; they train the
@@ -91,7 +94,7 @@ class FedAvg(Strategy):
             yield env.all_of([env.process(self._client(ctx, client, state, everything,
                                                        average, rnd))
                               for client in chosen])
-            state = average.result(like=state)
+            state = {**state, **average.result(like=state)}
             ctx.evaluate(state, rnd, 0, self.server)
             ctx.world.progress(rnd, ctx.rounds, f"round {rnd}/{ctx.rounds}")
 
@@ -116,7 +119,9 @@ class FedAvg(Strategy):
     def _client(self, ctx: Context, client: str, state: State, groups: list[int],
                 average: RunningAverage, rnd: int) -> Process:
         fabric = ctx.fabric
-        model = ctx.costs.model_bytes()
+        # With LoRA only the adapters change: clients keep the frozen base model they
+        # stored at the start, and adapters are all that travels.
+        model = ctx.update_bytes(groups)
         yield fabric.send(self.server, client, model, kind="download", round=rnd)
         job = ctx.job(client, state, groups)
         yield fabric.compute(client, job, kind="train", round=rnd)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from snakesim.config.schema import Topology
 from snakesim.config.strategies import LocalStrategy
-from snakesim.learning.evaluation import evaluate
 from snakesim.learning.training import State
 from snakesim.records import EvalRecord
 from snakesim.strategies.base import Context, Process, Strategy
@@ -45,8 +44,7 @@ class Local(Strategy):
 
     def _report(self, ctx: Context, state: State, rnd: int) -> None:
         # Evaluate now (an observer) and keep only running sums, not the states.
-        ctx.model.load_state_dict(state)
-        accuracy, loss = evaluate(ctx.model, *ctx.test)
+        accuracy, loss = ctx.measure(state)
         sums = self._sums.setdefault(rnd, [0.0, 0.0, 0.0])
         sums[0] += accuracy
         sums[1] += loss

@@ -12,6 +12,7 @@ from snakesim.config import validate_scenario
 from snakesim.experiments import RunResult, run_scenario
 from snakesim.sim.world import World
 from snakesim.strategies import local as local_module
+from snakesim.strategies.base import Context
 from snakesim.strategies.fedavg import sample_clients
 from tests.conftest import small_scenario
 
@@ -109,10 +110,10 @@ def test_local_only_records_the_mean_accuracy_over_nodes(
         monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[int, list[tuple[float, float]]] = {}
     current: list[int] = []
-    evaluate, report = local_module.evaluate, local_module.Local._report
+    measure, report = Context.measure, local_module.Local._report
 
-    def spy_evaluate(*args: Any, **kwargs: Any) -> tuple[float, float]:
-        result = evaluate(*args, **kwargs)
+    def spy_measure(ctx: Context, state: Any) -> tuple[float, float]:
+        result = measure(ctx, state)
         seen.setdefault(current[-1], []).append(result)
         return result
 
@@ -120,7 +121,7 @@ def test_local_only_records_the_mean_accuracy_over_nodes(
         current.append(rnd)
         report(self, ctx, state, rnd)
 
-    monkeypatch.setattr(local_module, "evaluate", spy_evaluate)
+    monkeypatch.setattr(Context, "measure", spy_measure)
     monkeypatch.setattr(local_module.Local, "_report", spy_report)
     result = run({"name": "local"})
     rounds = result.frames["rounds"]

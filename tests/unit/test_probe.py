@@ -1,0 +1,98 @@
+"""Composed per-group probes equal a probe of the whole chain (`snakesim.learning.probe`).
+
+The reference below probes one whole training step at once, as the cost model did
+before it composed groups: FLOPs and every storage autograd saves, parameters and the
+batch excluded. Composition must give the same FLOPs and the same saved bytes for every
+slice of classifiers and of causal LMs (whose identical blocks are probed once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import combinations
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from snakesim.learning.attention import FusedAttention
+from snakesim.learning.models import LayerStack, digits_cnn
+from snakesim.learning.objective import CAUSAL_LM, CLASSIFICATION, Objective
+from snakesim.learning.probe import GroupProber
+from snakesim.learning.vgg import mlp, vgg11
+
+
+def whole_chain(model: LayerStack, objective: Objective, shape: Sequence[int],
+                trainable: Sequence[int], batch: int) -> tuple[float, int]:
+    """FLOPs and saved bytes of one step probed in one piece (the reference)."""
+    model.set_trainable(trainable)
+    x, y = objective.example(batch, shape)
+    excluded = {t.untyped_storage()._cdata for t in (*model.parameters(), x, y)}
+    saved: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        if t.untyped_storage()._cdata not in excluded:
+            saved[t.untyped_storage()._cdata] = t.untyped_storage().nbytes()
+        return t
+
+    first = min(trainable) if trainable else len(model)
+    with FlopCounterMode(display=False) as counter, FusedAttention(), \
+            torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with torch.no_grad():
+            h = model.forward_range(x, 0, first)
+        loss = objective.loss(model.forward_range(h, first, len(model)), x, y)
+        if trainable:
+            loss.backward()  # type: ignore[no-untyped-call]
+    for p in model.parameters():
+        p.grad = None
+    return float(counter.get_total_flops()), sum(saved.values())
+
+
+def _tiny_lm(family: str) -> LayerStack:
+    pytest.importorskip("transformers")
+    from snakesim.learning.lm_models import lm_factory, load_lm_config
+
+    return lm_factory(load_lm_config(preset=f"tiny-{family}",
+                                     overrides={"num_hidden_layers": 3}), seed=0)()
+
+
+CASES: list[tuple[str, Callable[[], LayerStack], Objective, tuple[int, ...]]] = [
+    ("digits_cnn", lambda: digits_cnn(width=4), CLASSIFICATION, (1, 8, 8)),
+    ("mlp", lambda: mlp(10, (1, 8, 8), (16, 8)), CLASSIFICATION, (1, 8, 8)),
+    ("vgg11", lambda: vgg11(10, 3, (32, 32), width_mult=0.125), CLASSIFICATION, (3, 32, 32)),
+    ("tiny-opt", lambda: _tiny_lm("opt"), CAUSAL_LM, (16,)),
+    ("tiny-llama", lambda: _tiny_lm("llama"), CAUSAL_LM, (16,)),
+    ("tiny-gpt2", lambda: _tiny_lm("gpt2"), CAUSAL_LM, (16,)),
+]
+
+
+@pytest.mark.parametrize(("name", "build", "objective", "shape"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_composed_steps_equal_the_whole_chain(
+        name: str, build: Callable[[], LayerStack], objective: Objective,
+        shape: tuple[int, ...]) -> None:
+    with torch.device("meta"):
+        model = build()
+    prober = GroupProber(model, objective, shape)
+    n = len(model)
+    slices = [tuple(range(n)), (n - 1,), (0,), (1, n - 1)]
+    slices += [c for c in combinations(range(n), 2)][:6]
+    for trainable in slices:
+        for batch in (3, 4):
+            composed = prober.step(trainable, batch)
+            flops, saved = whole_chain(model, objective, shape, trainable, batch)
+            assert composed.flops == flops, (name, trainable)
+            assert composed.saved == saved, (name, trainable)
+            assert sum(composed.group_saved) == composed.saved
+
+
+def test_identical_blocks_are_probed_once() -> None:
+    with torch.device("meta"):
+        model = _tiny_lm("opt")
+    prober = GroupProber(model, CAUSAL_LM, (16,))
+    prober.step(range(len(model)), 2)
+    assert len(prober._costs) == 3  # embeddings, head, and one probe for all 3 blocks
+    prober.step([1, 2], 2)
+    # block 1 as the first trained group (no input gradient), block 2 trained behind
+    # it (as before) and block 3 frozen behind it, and the head untrained.
+    assert len(prober._costs) == 6

@@ -2,6 +2,10 @@
 
 `plot_sweep` writes the sweep's figures as PNG files; `write_report` puts them, the
 summary table and the resolved base scenario into one self-contained HTML page.
+
+Quality is accuracy or, for language models, perplexity (`sweep_quality`). Cost-only runs
+measure none: their quality figures are skipped, cost bars drawn instead, and the report
+says so.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ import yaml
 from matplotlib.figure import Figure
 
 from snakesim.analysis.sweep_plots import (
+    cost_figure,
     curve_figure,
     effect_figure,
     heatmap_figure,
     memory_figure,
+    quality_measured,
+    sweep_quality,
     topology_figure,
 )
 from snakesim.errors import ResultsError
@@ -33,12 +40,21 @@ def read_sweep(sweep_dir: Path) -> tuple[pd.DataFrame, list[str], dict[str, obje
     summary = pd.read_parquet(table)
     if summary.empty:
         raise ResultsError(f"{sweep_dir}: no finished runs yet")
+    # In a sweep of cost-only runs these columns hold only None (object dtype): as NaN
+    # floats they aggregate, plot and print like any sweep's missing values.
+    for column in _QUALITY_COLUMNS:
+        if column in summary:
+            summary[column] = pd.to_numeric(summary[column], errors="coerce").astype(float)
     spec = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
     keys = [*spec.get("grid", {}), *spec.get("zip", {})]
     if "seed" not in keys:
         keys.append("seed")
     swept = [f"{k} (swept)" if f"{k} (swept)" in summary else k for k in keys]
     return summary, swept, spec
+
+
+_QUALITY_COLUMNS = ("final_accuracy", "best_accuracy", "final_loss", "final_perplexity",
+                    "best_perplexity")
 
 
 def _numeric(summary: pd.DataFrame, key: str) -> bool:
@@ -49,16 +65,24 @@ def _numeric(summary: pd.DataFrame, key: str) -> bool:
 def sweep_figures(sweep_dir: Path) -> dict[str, Figure]:
     """Build every figure of a sweep, keyed by file stem."""
     summary, swept, _ = read_sweep(sweep_dir)
-    figures = {"curves": curve_figure(sweep_dir, summary, swept),
-               "memory": memory_figure(summary, swept)}
+    quality = sweep_quality(summary)
+    measured = quality_measured(summary, quality)
+    figures: dict[str, Figure] = {}
+    if measured.any():
+        figures["curves"] = curve_figure(sweep_dir, summary, swept, quality)
+        figures["memory"] = memory_figure(summary, swept, quality)
+    if not measured.all():  # cost-only runs: their costs are all there is to show
+        figures["costs"] = cost_figure(summary, swept)
     varied = [k for k in swept if k != "seed" and summary[k].nunique() > 1]
     numeric = [k for k in varied if _numeric(summary, k)]
     others = [k for k in varied if k not in numeric]
     for key in numeric:
         by = others[0] if len(others) == 1 else None
-        figures[f"effect-{key.replace('.', '-')}"] = effect_figure(summary, key, by)
+        figures[f"effect-{key.replace('.', '-')}"] = effect_figure(
+            summary, key, by, quality if measured.any() else None)
     if len(varied) == 2:
-        figures["heatmap"] = heatmap_figure(summary, varied[0], varied[1])
+        metric = quality.final if measured.any() else "max_node_peak_memory_bytes"
+        figures["heatmap"] = heatmap_figure(summary, varied[0], varied[1], metric)
     first = summary.iloc[0]
     figures["topology"] = topology_figure(sweep_dir / str(first["run_dir"]),
                                           f"bytes per link: {first['run_dir']}")
@@ -95,7 +119,7 @@ def write_report(sweep_dir: Path, out: Path | None = None) -> Path:
     page = _PAGE.format(
         title=html.escape(str(spec.get("name", sweep_dir.name))),
         description=html.escape(str(spec.get("description", ""))),
-        runs=len(summary), figures="\n".join(images),
+        runs=len(summary), notice=_quality_notice(summary), figures="\n".join(images),
         table=summary.drop(columns=["run_id"], errors="ignore").to_html(
             index=False, float_format=lambda v: f"{v:.4g}", border=0),
         sweep=html.escape(yaml.safe_dump(spec, sort_keys=False)),
@@ -107,6 +131,26 @@ def write_report(sweep_dir: Path, out: Path | None = None) -> Path:
     return target
 
 
+def _quality_notice(summary: pd.DataFrame) -> str:
+    """A plain note when runs measured no quality (cost-only mode); empty otherwise."""
+    quality = sweep_quality(summary)
+    missing = int((~quality_measured(summary, quality)).sum())
+    if not missing:
+        return ""
+    notes = summary["quality"].dropna().astype(str) if "quality" in summary else pd.Series()
+    # Each run's summary says why, e.g. "not computed: cost-only mode ran no training step".
+    why = "; ".join(dict.fromkeys(n for n in notes if n)) or "not computed"
+    name = quality.label[0].upper() + quality.label[1:]
+    if missing == len(summary):
+        scope = (f"{name} was not computed in any run (cost-only mode): the figures show "
+                 "costs only (peak node memory, bytes per round, simulated time, FLOPs).")
+    else:
+        scope = (f"{name} was not computed in {missing} of {len(summary)} runs (cost-only "
+                 "mode): they appear in the cost figures only.")
+    return (f'<p class="note"><strong>Quality not computed.</strong> {html.escape(scope)} '
+            f"Each run's summary says: <em>{html.escape(why)}</em>.</p>")
+
+
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}: snakesim sweep</title>
 <style>
@@ -115,8 +159,9 @@ figure {{ margin: 1rem 0; }} img {{ max-width: 100%; }}
 table {{ border-collapse: collapse; font-size: 0.8rem; }}
 td, th {{ padding: 0.2rem 0.5rem; border-bottom: 1px solid #ddd; text-align: right; }}
 pre {{ background: #f6f6f6; padding: 1rem; overflow-x: auto; }}
+.note {{ background: #fff4d6; border-left: 4px solid #e0a800; padding: 0.6rem 1rem; }}
 </style></head><body>
-<h1>{title}</h1><p>{description}</p><p>{runs} runs.</p>
+<h1>{title}</h1><p>{description}</p><p>{runs} runs.</p>{notice}
 <h2>Figures</h2>{figures}
 <h2>Summary</h2><div style="overflow-x: auto">{table}</div>
 <h2>Sweep</h2><pre>{sweep}</pre>

@@ -125,7 +125,8 @@ def cost_model(scenario: Scenario, factory: ModelFactory, data: Dataset) -> Cost
     t = scenario.training
     lm = scenario.model.lm
     return CostModel(factory, data.input_shape, t.optimizer, t.momentum,
-                     objective=objective_for(data.kind), precision=precision_of(scenario),
+                     weight_decay=t.weight_decay, objective=objective_for(data.kind),
+                     precision=precision_of(scenario),
                      checkpointing=bool(lm and lm.gradient_checkpointing))
 
 

@@ -19,11 +19,21 @@ Memory model of one training job (bytes, at each tensor's stored dtype):
   checkpointed blocks plus the largest block's own activations, which exist again only
   while that block is recomputed;
 - batch: the input and target tensors of one batch;
+- output gradient (backward only): the gradients of the loss's input and of the
+  model's output, which exist while the saved activations are still alive (for a
+  language model, two vocabulary-sized tensors per token: often the largest buffers);
+- optimizer-step buffers (the step only, after activations are freed): the scratch
+  tensors of PyTorch's multi-tensor (``foreach``) optimizers, the default on GPUs: one
+  trainable-parameter-sized set for Adam and AdamW (the square root of the second
+  moment), one for SGD with weight decay, none for plain SGD;
 - teacher (knowledge distillation only): the teacher's own copy of the groups the
   student trains (frozen groups are shared) and its logits for one batch.
 
-The job's peak is their sum for its largest batch. Transient buffers of a kernel and
-allocator fragmentation are not modelled.
+The job's peak, for its largest batch, is ``weights + gradients + optimizer + batch +
+max(activations + teacher + output gradient, optimizer-step buffers)``: the larger of
+the backward and the optimizer-step phases. Kernels' own workspaces and allocator
+fragmentation are not modelled (checked against ``torch.cuda.max_memory_allocated`` by
+``benchmarks/gpu_memory_check.py``).
 """
 
 from __future__ import annotations
@@ -61,12 +71,22 @@ class MemoryBreakdown:
     activations: int
     batch: int
     teacher: int = 0
+    output_gradient: int = 0
+    step_buffers: int = 0
 
     @property
     def total(self) -> int:
-        """The peak: the sum of all components."""
-        return (self.weights + self.gradients + self.optimizer + self.activations
-                + self.batch + self.teacher)
+        """The peak: the larger of the backward and the optimizer-step phases."""
+        backward = self.activations + self.teacher + self.output_gradient
+        return (self.weights + self.gradients + self.optimizer + self.batch
+                + max(backward, self.step_buffers))
+
+
+def step_buffer_slots(optimizer: str, weight_decay: float = 0.0) -> int:
+    """Parameter-sized scratch sets a multi-tensor optimizer step allocates."""
+    if optimizer in ("adam", "adamw"):
+        return 1
+    return 1 if weight_decay > 0 else 0
 
 
 def optimizer_slots(optimizer: str, momentum: float) -> int:
@@ -91,8 +111,9 @@ class CostModel:
         Builds the model (its parameter values do not matter).
     input_shape
         Shape of one input sample.
-    optimizer, momentum
-        Decide the optimizer-state bytes per trainable parameter.
+    optimizer, momentum, weight_decay
+        Decide the optimizer-state bytes per trainable parameter, and its step's
+        scratch buffers.
     objective
         The task (classification or causal LM): loss and input dtype of the probe.
     precision
@@ -102,7 +123,8 @@ class CostModel:
     """
 
     def __init__(self, factory: ModelFactory, input_shape: Sequence[int], optimizer: str,
-                 momentum: float, *, objective: Objective | None = None,
+                 momentum: float, *, weight_decay: float = 0.0,
+                 objective: Objective | None = None,
                  precision: Precision | None = None, checkpointing: bool = False) -> None:
         self.precision = precision or Precision()
         self.objective = objective or Objective()
@@ -119,6 +141,7 @@ class CostModel:
             self._probe_model.to(self.precision.compute_dtype)
         self._input_shape = tuple(input_shape)
         self._slots = optimizer_slots(optimizer, momentum)
+        self._step_slots = step_buffer_slots(optimizer, weight_decay)
         self._steps: dict[tuple[tuple[int, ...], int], StepCost] = {}
         self._forwards: dict[tuple[int, int], StepCost] = {}
         self._prober = GroupProber(self._probe_model, self.objective, self._input_shape)
@@ -246,10 +269,12 @@ class CostModel:
         if teacher:
             extra = (sum(self._group_bytes[i] for i in set(trainable))
                      + self.forward(min(trainable), batch_size).activation_bytes)
+        step = self.step(trainable, batch_size)
+        output = step.group_output[-1] if step.group_output and trainable else 0
         return MemoryBreakdown(
             weights=weights, gradients=trained, optimizer=self._slots * trained,
-            activations=self.step(trainable, batch_size).activation_bytes,
-            batch=batch_size * sample, teacher=extra)
+            activations=step.activation_bytes, batch=batch_size * sample, teacher=extra,
+            output_gradient=2 * output, step_buffers=self._step_slots * trained)
 
     def _model_element_size(self) -> int:
         return torch.empty((), dtype=self.precision.param_dtype).element_size()

@@ -139,7 +139,7 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
     anchor = [p.detach().clone() for p in params] if cfg.prox_mu > 0 else []
     first = groups[0]
     model.train()
-    total, steps = torch.zeros(()), 0
+    total, steps = torch.zeros((), device=x.device), 0
     for _ in range(cfg.epochs):
         order = torch.randperm(len(x), generator=generator)
         for start in range(0, len(x), cfg.batch_size):

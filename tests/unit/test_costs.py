@@ -123,8 +123,13 @@ def test_memory_model_matches_a_real_step(trainable: tuple[int, ...], optimizer:
     assert mem.optimizer == real.optimizer_bytes
     assert mem.activations == real.activation_bytes > 0
     assert mem.batch == batch * (8 * 8 * 4 + 8)
-    assert mem.total == (mem.weights + mem.gradients + mem.optimizer + mem.activations
-                         + mem.batch)
+    # Backward holds the gradients of the loss input and of the logits (batch x 10).
+    assert mem.output_gradient == 2 * batch * 10 * 4
+    # Adam's multi-tensor step needs one gradient-sized scratch set; SGD without weight
+    # decay none.
+    assert mem.step_buffers == (mem.gradients if optimizer == "adam" else 0)
+    assert mem.total == (mem.weights + mem.gradients + mem.optimizer + mem.batch
+                         + max(mem.activations + mem.output_gradient, mem.step_buffers))
     if optimizer == "sgd" and momentum == 0:
         assert mem.optimizer == 0
         assert real.state_keys == set()

@@ -137,7 +137,7 @@ def test_by_source_needs_a_source_per_learner() -> None:
 def test_sequences_longer_than_the_model_are_refused() -> None:
     data = tiny_lm({"name": "fedavg"})
     data["data"]["text"]["seq_len"] = 512  # tiny-opt has 256 positions
-    with pytest.raises(ConfigurationError, match="data.text.seq_len"):
+    with pytest.raises(ConfigurationError, match=r"data\.text\.seq_len"):
         run_scenario(validate_scenario(data))
 
 

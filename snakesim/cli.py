@@ -53,6 +53,9 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
     threads: int = typer.Option(1, "--threads", min=1, help="PyTorch intra-op threads. "
                                 "Small models train fastest on one; results do not change."),
+    cost_only: bool = typer.Option(False, "--cost-only", help="Cost the run without "
+                                   "training: the model on the meta device, no real step, "
+                                   "quality not measured (mode: cost_only)."),
 ) -> None:
     """Run a scenario and write its results."""
     import torch
@@ -64,6 +67,8 @@ def run(
     from snakesim.experiments import run_scenario, write_run
 
     scenario = load_scenario(file, seed=seed)
+    if cost_only:
+        scenario = scenario.model_copy(update={"mode": "cost_only"})
     target = out_dir or Path("results") / scenario.name
     started = time.perf_counter()
     with _bar(quiet) as bar:

@@ -152,6 +152,9 @@ class CostModel:
                                for i in range(len(self._model))]
         self._param_bytes = [tensor_bytes(self._model.owned_parameters(i))
                              for i in range(len(self._model))]
+        # Buffers outside the state dict (e.g. rotary frequencies) are held, never sent.
+        self._unlisted_bytes = tensor_bytes([b for k, b in self._model.named_buffers()
+                                             if k not in state])
         self._trained_bytes = [tensor_bytes({k: state[k] for k in self._model.trained_keys(i)})
                                for i in range(len(self._model))]
 
@@ -260,8 +263,9 @@ class CostModel:
         groups stay as stored).
         """
         trained = sum(self._param_bytes[i] for i in set(trainable))
-        weights = sum(self.group_bytes(i, "fp32" if i in trainable else frozen_dtype)
-                      for i in range(self.n_groups))
+        weights = self._unlisted_bytes + sum(
+            self.group_bytes(i, "fp32" if i in trainable else frozen_dtype)
+            for i in range(self.n_groups))
         if self.precision.mixed:  # autocast's cached half copy of the trained weights
             weights += trained // self._model_element_size() * 2
         sample = self.objective.sample_bytes(self._input_shape)

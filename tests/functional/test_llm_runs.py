@@ -165,3 +165,13 @@ def test_the_shipped_llm_scenarios_validate() -> None:
     for path in sorted((REPO / "scenarios" / "llm").glob("*.yaml")):
         scenario = load_scenario(path)
         assert scenario.model.name == "causal_lm", path
+
+
+def test_cost_only_flag_costs_a_training_scenario(tmp_path: Path) -> None:
+    out = tmp_path / "tiny"
+    result = CliRunner().invoke(app, ["run", str(REPO / "scenarios/llm/tiny-opt-snake.yaml"),
+                                      "--cost-only", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "not computed" in result.output
+    summary = pd.read_json(out / "summary.json", typ="series")
+    assert summary["mode"] == "cost_only" and summary["total_bytes"] > 0

@@ -54,7 +54,8 @@ class Quality:
     ylim : tuple of float or None
         Fixed y limits, if the metric is bounded.
     legend_loc : str
-        Where a legend hides the least: curves rise (accuracy) or fall (perplexity).
+        Where a legend hides the least: accuracy curves rise to the upper right;
+        perplexity curves fall, and one-round runs are lone points, so matplotlib picks.
     """
 
     column: str
@@ -70,7 +71,7 @@ ACCURACY = Quality("accuracy", "final_accuracy", "test accuracy", "Accuracy", "l
                    (0.0, 1.0), "lower right")
 # Perplexity is unbounded above and spans orders of magnitude early in training.
 PERPLEXITY = Quality("perplexity", "final_perplexity", "held-out perplexity", "Perplexity",
-                     "log", None, "upper right")
+                     "log", None, "best")
 
 
 def sweep_quality(summary: pd.DataFrame) -> Quality:
@@ -125,7 +126,9 @@ def _label(row: pd.Series, keys: Sequence[str]) -> str:
     parts = []
     for key in keys:
         name = key.replace(" (swept)", "").rsplit(".", 1)[-1]
-        value = str(row[key]).strip("{}").replace("'", "")  # a swept section, as YAML
+        value = str(row[key]).replace("'", "")  # a swept section, as YAML
+        if value.startswith("{") and value.endswith("}"):
+            value = value[1:-1]  # only the outer pair: strip("{}") ate nested closers
         parts.append(f"{name}={value}")
     return ", ".join(parts) or "all runs"
 
@@ -194,7 +197,9 @@ def _band(ax: Axes, runs: list[tuple[np.ndarray, np.ndarray]], label: str) -> li
     counts = finite.sum(axis=0)
     mean = np.divide(np.where(finite, ys, 0.0).sum(axis=0), counts,
                      out=np.full(grid.shape, np.nan), where=counts > 0)
-    (line,) = ax.plot(grid, mean, linewidth=1.5, label=f"{label} (n={len(positive)})")
+    # A single evaluation (one-round runs) is a point: without a marker it is invisible.
+    (line,) = ax.plot(grid, mean, linewidth=1.5, marker="o" if len(grid) == 1 else None,
+                      label=f"{label} (n={len(positive)})")
     if len(positive) > 1:
         # fmin/fmax skip NaN like nanmin/nanmax, without warning on all-NaN columns.
         ax.fill_between(grid, np.fmin.reduce(ys, axis=0), np.fmax.reduce(ys, axis=0),
@@ -290,10 +295,10 @@ def heatmap_figure(summary: pd.DataFrame, rows: str, cols: str,
     return fig
 
 
-COSTS = (("max_node_peak_memory_bytes", "max node peak memory (bytes)"),
-         ("bytes_per_round", "payload bytes per round"),
-         ("sim_time_s", "simulated time (s)"),
-         ("total_flops", "total FLOPs"))
+COSTS = (("max_node_peak_memory_bytes", "max node peak memory (bytes)", "B"),
+         ("bytes_per_round", "payload bytes per round", "B"),
+         ("sim_time_s", "simulated time (s)", "s"),
+         ("total_flops", "total FLOPs", "FLOP"))
 
 
 def cost_figure(summary: pd.DataFrame, swept: Sequence[str]) -> Figure:
@@ -317,7 +322,7 @@ def cost_figure(summary: pd.DataFrame, swept: Sequence[str]) -> Figure:
     keys = series_keys(summary, swept)
     groups = (list(summary.groupby(keys, sort=False, dropna=False)) if keys
               else [((), summary)])
-    panels = [(c, t) for c, t in COSTS
+    panels = [(c, t, u) for c, t, u in COSTS
               if c in summary and bool(np.isfinite(_floats(summary[c])).any())]
     # Swept sections (a whole strategy block) make long labels: wrap, don't truncate.
     labels = [textwrap.fill(_label(g.iloc[0], keys), 40) for _, g in groups]
@@ -327,22 +332,32 @@ def cost_figure(summary: pd.DataFrame, swept: Sequence[str]) -> Figure:
                                       + 1.6), constrained_layout=True)
     rows = np.arange(len(groups))
     colors = [f"C{i % 10}" for i in rows]
-    for ax, (column, title) in zip(axes[0], panels, strict=False):
+    for ax, (column, title, unit) in zip(axes[0], panels, strict=False):
         values = [_floats(g[column]) for _, g in groups]
         mean, lo, hi = (np.array([_reduce(v, how) for v in values])
                         for how in ("mean", "min", "max"))
         spread = [len(v) > 1 for v in values]
         bars = ax.barh(rows, np.nan_to_num(mean), color=colors,
                        xerr=[mean - lo, hi - mean] if any(spread) else None, capsize=3)
-        ax.bar_label(bars, labels=[f"{m:.3g}" if m == m else "n/a" for m in mean],
-                     fontsize=7, padding=2)
+        ax.bar_label(bars, labels=[_si(m, unit) for m in mean], fontsize=7, padding=2)
         ax.set(xlabel=title, title=title,
                xscale=_scale(mean, "log" if _spans_decades(pd.Series(mean)) else "linear"))
-        ax.grid(alpha=0.3, which="both", axis="x")
+        ax.set_xmargin(0.2)  # room for the value printed past each bar's end
+        ax.grid(alpha=0.3, axis="x")
     axes[0, 0].set_yticks(rows, labels, fontsize=8)
     axes[0, 0].invert_yaxis()  # first point on top, as in the summary table
     fig.suptitle("Cost per point of the sweep")
     return fig
+
+
+def _si(value: float, unit: str) -> str:
+    """``9.42 GB``: bar labels readable without the axis's offset text."""
+    if not np.isfinite(value):
+        return "n/a"
+    for factor, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
 
 
 def _reduce(values: np.ndarray, how: str) -> float:

@@ -18,7 +18,8 @@ the whole chain.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -54,6 +55,26 @@ class ChainCost:
 
 def _nbytes(t: torch.Tensor) -> int:
     return t.untyped_storage().nbytes()
+
+
+@contextmanager
+def saved_storages(excluded: Iterable[torch.Tensor]) -> Iterator[dict[int, int]]:
+    """Record the distinct storages autograd saves for backward inside the block.
+
+    Yields a dict ``storage id -> bytes`` that fills while the block runs; storages of
+    ``excluded`` tensors (parameters, the batch) are left out.
+    """
+    skip = {t.untyped_storage()._cdata for t in excluded}
+    saved: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        if storage._cdata not in skip:
+            saved[storage._cdata] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        yield saved
 
 
 class GroupProber:
@@ -131,17 +152,8 @@ class GroupProber:
         x, y = self._objective.example(batch_size, self._input_shape)
         h = self.inputs(batch_size)[index].detach().clone().requires_grad_(input_grad)
         last = index == len(model) - 1
-        excluded = {t.untyped_storage()._cdata for t in (*model.parameters(), x, y)}
-        saved: dict[int, int] = {}
-
-        def pack(t: torch.Tensor) -> torch.Tensor:
-            storage = t.untyped_storage()
-            if storage._cdata not in excluded:
-                saved[storage._cdata] = storage.nbytes()
-            return t
-
         with FlopCounterMode(display=False) as counter, FusedAttention(), \
-                torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                saved_storages((*model.parameters(), x, y)) as saved:
             out = model.forward_range(h, index, index + 1)
             target = self._objective.loss(out, x, y) if last else out
             if target.requires_grad:

@@ -16,6 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from snakesim.learning.costs import CostModel, optimizer_slots, tensor_bytes
 from snakesim.learning.models import LayerStack, digits_cnn, init_parameters
+from snakesim.learning.probe import saved_storages
 from snakesim.learning.training import TrainConfig, make_optimizer
 
 INPUT = (1, 8, 8)
@@ -51,18 +52,9 @@ class RealStep:
 
         # The cost model's dedupe rule: distinct storages saved for backward, excluding
         # parameters and the input batch.
-        excluded = {t.untyped_storage()._cdata for t in (*model.parameters(), x, y)}
-        saved: dict[int, int] = {}
-
-        def pack(t: torch.Tensor) -> torch.Tensor:
-            storage = t.untyped_storage()
-            if storage._cdata not in excluded:
-                saved[storage._cdata] = storage.nbytes()
-            return t
-
         first = groups[0]
         with FlopCounterMode(display=False) as counter, \
-                torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                saved_storages((*model.parameters(), x, y)) as saved:
             with torch.no_grad():
                 h = model.forward_range(x, 0, first)
             loss = nn.functional.cross_entropy(model.forward_range(h, first, len(model)), y)

@@ -20,6 +20,7 @@ from snakesim.learning.lm_models import lm_factory, load_lm_config
 from snakesim.learning.models import LayerStack, ModelFactory
 from snakesim.learning.objective import CAUSAL_LM
 from snakesim.learning.precision import Precision
+from snakesim.learning.probe import saved_storages
 from snakesim.learning.training import TrainConfig, make_optimizer
 
 pytest.importorskip("transformers")
@@ -68,17 +69,8 @@ class RealLMStep:
         y = torch.zeros(BATCH, dtype=torch.long)
 
         # Distinct storages saved for backward, excluding parameters and the batch.
-        excluded = {t.untyped_storage()._cdata for t in (*model.parameters(), x, y)}
-        saved: dict[int, int] = {}
-
-        def pack(t: torch.Tensor) -> torch.Tensor:
-            storage = t.untyped_storage()
-            if storage._cdata not in excluded:
-                saved[storage._cdata] = storage.nbytes()
-            return t
-
         first = groups[0]
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with saved_storages((*model.parameters(), x, y)) as saved:
             with torch.no_grad():
                 h = model.forward_range(x, 0, first)
             logits = model.forward_range(h, first, len(model))

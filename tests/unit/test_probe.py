@@ -18,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from snakesim.learning.attention import FusedAttention
 from snakesim.learning.models import LayerStack, digits_cnn
 from snakesim.learning.objective import CAUSAL_LM, CLASSIFICATION, Objective
-from snakesim.learning.probe import GroupProber
+from snakesim.learning.probe import GroupProber, saved_storages
 from snakesim.learning.vgg import mlp, vgg11
 
 
@@ -27,17 +27,9 @@ def whole_chain(model: LayerStack, objective: Objective, shape: Sequence[int],
     """FLOPs and saved bytes of one step probed in one piece (the reference)."""
     model.set_trainable(trainable)
     x, y = objective.example(batch, shape)
-    excluded = {t.untyped_storage()._cdata for t in (*model.parameters(), x, y)}
-    saved: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        if t.untyped_storage()._cdata not in excluded:
-            saved[t.untyped_storage()._cdata] = t.untyped_storage().nbytes()
-        return t
-
     first = min(trainable) if trainable else len(model)
     with FlopCounterMode(display=False) as counter, FusedAttention(), \
-            torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            saved_storages((*model.parameters(), x, y)) as saved:
         with torch.no_grad():
             h = model.forward_range(x, 0, first)
         loss = objective.loss(model.forward_range(h, first, len(model)), x, y)

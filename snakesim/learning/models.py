@@ -10,6 +10,7 @@ so the same seed gives the same initial model on any host.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -59,6 +60,19 @@ class LayerStack(nn.Module):
                 self._aliases[name] = owner[id(param)]
             else:
                 owner[id(param)] = name
+
+    def meta_copy(self) -> LayerStack:
+        """A copy on the ``meta`` device (shapes only), with tied parameters still tied.
+
+        Moving a module across devices makes a new parameter per module that holds it,
+        which would untie a shared weight: the copy re-ties it.
+        """
+        copy_ = copy.deepcopy(self).to("meta")
+        for alias, owner in self._aliases.items():
+            module, _, name = alias.rpartition(".")
+            setattr(copy_.get_submodule(module), name, copy_.get_parameter(owner))
+        copy_.refresh_aliases()
+        return copy_
 
     @property
     def aliases(self) -> dict[str, str]:

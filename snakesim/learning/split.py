@@ -29,7 +29,6 @@ turn), whose cost the simulator knows up front from `SplitCosts`.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,7 +113,7 @@ class SplitCosts:
                  optimizer: str, momentum: float, objective: Objective = CLASSIFICATION) -> None:
         self.objective = objective
         check_cut(cut, len(model))
-        self._model = copy.deepcopy(model).to("meta")
+        self._model = model.meta_copy()
         self.cut = cut
         self._input_shape = tuple(input_shape)
         self._slots = optimizer_slots(optimizer, momentum)

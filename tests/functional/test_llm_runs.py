@@ -100,6 +100,19 @@ def test_cost_only_charges_exactly_what_a_real_run_charges(fedavg: RunResult) ->
     assert cost.frames["rounds"]["perplexity"].isna().all()
 
 
+@pytest.mark.parametrize("strategy", [
+    {"name": "snake", "mode": "cs", "distill": "on", "frozen_dtype": "int8"},
+    {"name": "splitfed", "cut": 1},  # tied embeddings across the cut
+])
+def test_cost_only_equals_a_real_run_for_other_schemes(strategy: dict[str, Any]) -> None:
+    real = run(strategy, training={**tiny_lm(strategy)["training"], "rounds": 1})
+    cost = run(strategy, training={**tiny_lm(strategy)["training"], "rounds": 1},
+               mode="cost_only")
+    for table in ("transfers", "computes"):
+        pd.testing.assert_frame_equal(real.frames[table].drop(columns="run_id"),
+                                      cost.frames[table].drop(columns="run_id"))
+
+
 def test_lora_fedavg_sends_only_adapters_and_learns() -> None:
     pytest.importorskip("peft")
     full = run({"name": "fedavg"}, mode="cost_only")

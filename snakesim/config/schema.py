@@ -49,6 +49,7 @@ from snakesim.config.network import (
 )
 from snakesim.config.outages import OutagesSpec
 from snakesim.config.strategies import Frozen, Strategy
+from snakesim.learning.lm_presets import PRESETS
 
 __all__ = [  # the network sections are re-exported: they are part of the schema
     "FILE_DATASETS",
@@ -242,6 +243,13 @@ class LMSpec(Frozen):
     pretrained: str | None = None
     overrides: dict[str, int | float | str | bool | None] = Field(default_factory=dict)
     gradient_checkpointing: bool = False
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        if value is not None and value not in PRESETS:
+            raise ValueError(f"unknown preset (known: {', '.join(PRESETS)})")
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> LMSpec:

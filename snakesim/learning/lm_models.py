@@ -24,16 +24,13 @@ import torch
 
 from snakesim.errors import ConfigurationError
 from snakesim.learning.lm import require_transformers, stack_causal_lm
+from snakesim.learning.lm_presets import CONFIGS, PRESETS
 from snakesim.learning.models import LayerStack, ModelFactory
-
-_CONFIGS = Path(__file__).with_name("lm_configs")
-PRESETS = tuple(sorted(p.stem for p in _CONFIGS.glob("*.json")))
-"""Names a scenario's ``model.lm.preset`` accepts."""
 
 
 def preset_config(name: str) -> dict[str, Any]:
     """The config mapping of a shipped preset."""
-    path = _CONFIGS / f"{name}.json"
+    path = CONFIGS / f"{name}.json"
     if not path.is_file():
         raise ConfigurationError(f"model.lm.preset: unknown preset '{name}' "
                                  f"(known: {', '.join(PRESETS)})")

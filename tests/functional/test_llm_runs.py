@@ -188,3 +188,11 @@ def test_cost_only_flag_costs_a_training_scenario(tmp_path: Path) -> None:
     assert "not computed" in result.output
     summary = pd.read_json(out / "summary.json", typ="series")
     assert summary["mode"] == "cost_only" and summary["total_bytes"] > 0
+
+
+def test_an_unknown_preset_is_a_located_validation_error(write_yaml: Any) -> None:
+    data = tiny_lm({"name": "fedavg"})
+    data["model"]["lm"]["preset"] = "opt-13b"
+    result = CliRunner().invoke(app, ["validate", str(write_yaml(data))])
+    assert result.exit_code == 2
+    assert "model.lm.preset" in result.output and "tiny-opt" in result.output

@@ -29,6 +29,7 @@ import torch
 from snakesim.learning.costs import CostModel
 from snakesim.learning.lm import set_checkpointing
 from snakesim.learning.lm_models import lm_factory, load_lm_config
+from snakesim.learning.lora import with_lora
 from snakesim.learning.objective import CAUSAL_LM
 from snakesim.learning.precision import Precision
 from snakesim.learning.training import TrainConfig, train_slice
@@ -36,9 +37,12 @@ from snakesim.learning.training import TrainConfig, train_slice
 
 def run_case(name: str, preset: str, trainable: list[int] | None, precision: Precision,
              batch: int, seq_len: int, steps: int, checkpointing: bool,
-             device: str) -> dict[str, Any]:
+             device: str, lora: bool = False) -> dict[str, Any]:
     config = load_lm_config(preset=preset)
     factory = lm_factory(config, seed=0)
+    if lora:
+        factory = with_lora(factory, rank=8, alpha=16, dropout=0.0,
+                            targets=["q_proj", "v_proj"], seed=0)
     costs = CostModel(factory, (seq_len,), "adamw", 0.0, objective=CAUSAL_LM,
                       precision=precision, checkpointing=checkpointing)
     groups = trainable if trainable is not None else list(range(costs.n_groups))
@@ -62,7 +66,7 @@ def run_case(name: str, preset: str, trainable: list[int] | None, precision: Pre
     start = time.perf_counter()
     result = train_slice(model, state, groups, x, y, cfg, torch.Generator().manual_seed(0))
     out: dict[str, Any] = {
-        "case": name, "preset": preset, "trainable_groups": len(groups),
+        "case": name, "preset": preset, "trainable_groups": len(groups), "lora": lora,
         "dtype": precision.dtype, "master_weights": precision.master_weights,
         "checkpointing": checkpointing, "batch": batch, "seq_len": seq_len, "steps": steps,
         "loss": result.mean_loss, "predicted": predicted.__dict__ | {"total": predicted.total},
@@ -83,6 +87,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--seq-len", type=int, default=512)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--large", action="store_true",
+                        help="also Llama-3-8B cases (a Snake slice, LoRA): needs ~60 GB")
     args = parser.parse_args()
     cuda = torch.cuda.is_available()
     device = "cuda" if cuda else "cpu"
@@ -91,16 +97,26 @@ def main() -> None:
     block = 12 if cuda else 2
     fp32, bf16, pure = Precision(), Precision("bf16"), Precision("bf16", master_weights=False)
     cases = [
-        ("full fine-tuning, fp32 AdamW", None, fp32, False),
-        ("Snake slice: one block, fp32 AdamW", [block], fp32, False),
-        ("Snake slice: one block, pure bf16", [block], pure, False),
-        ("full fine-tuning, gradient checkpointing", None, fp32, True),
-        ("full fine-tuning, bf16 mixed precision", None, bf16, False),
+        (preset, "full fine-tuning, fp32 AdamW", None, fp32, False, False),
+        (preset, "Snake slice: one block, fp32 AdamW", [block], fp32, False, False),
+        (preset, "Snake slice: one block, pure bf16", [block], pure, False, False),
+        (preset, "full fine-tuning, gradient checkpointing", None, fp32, True, False),
+        (preset, "full fine-tuning, bf16 mixed precision", None, bf16, False, False),
+        (preset, "LoRA (rank 8, q and v), fp32 AdamW", None, fp32, False, True),
     ]
+    if args.large and cuda:
+        cases += [
+            ("llama-3-8b", "Snake slice: one block, fp32 AdamW", [16], fp32, False, False),
+            ("llama-3-8b", "LoRA (rank 8, q and v), fp32 AdamW", None, fp32, False, True),
+            ("llama-3-8b", "LoRA (rank 8, q and v), bf16 mixed precision", None, bf16, False,
+             True),
+        ]
     results = []
-    for name, groups, precision, ckpt in cases:
+    for model, name, groups, precision, ckpt, lora in cases:
+        name = f"{model}: {name}"
         try:
-            r = run_case(name, preset, groups, precision, batch, seq, args.steps, ckpt, device)
+            r = run_case(name, model, groups, precision, batch, seq, args.steps, ckpt, device,
+                         lora)
         except torch.OutOfMemoryError as exc:  # report, do not lose the other cases
             r = {"case": name, "error": str(exc).splitlines()[0]}
         results.append(r)

@@ -13,7 +13,7 @@ import torch
 
 from snakesim.config.schema import LMSpec, Scenario
 from snakesim.config.strategies import LoraSpec
-from snakesim.errors import ConfigurationError, MissingDependencyError
+from snakesim.errors import ConfigurationError
 from snakesim.learning.costs import CostModel
 from snakesim.learning.datasets import Dataset, load_dataset
 from snakesim.learning.models import LayerStack, ModelFactory, model_factory
@@ -89,29 +89,11 @@ def lm_model(spec: LMSpec, data: Dataset, seed: int) -> ModelFactory:
 
 
 def with_lora(factory: ModelFactory, spec: LoraSpec, seed: int) -> ModelFactory:
-    """Wrap ``factory`` so the model carries LoRA adapters and trains only them."""
-    try:
-        from peft import LoraConfig, inject_adapter_in_model
-    except ImportError as exc:  # pragma: no cover - only without the extra
-        raise MissingDependencyError("peft", "llm", "LoRA adapters (strategy.lora)") from exc
-    config = LoraConfig(r=spec.rank, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
-                        target_modules=list(spec.targets))
+    """Wrap ``factory`` with the scenario's LoRA adapters (`snakesim.learning.lora`)."""
+    from snakesim.learning.lora import with_lora as add_lora
 
-    def build() -> LayerStack:
-        stack = factory()
-        try:
-            # peft draws LoRA's A matrices from the global RNG: fork it, seeded.
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed + 1)
-                inject_adapter_in_model(config, stack)
-        except ValueError as exc:
-            raise ConfigurationError(f"strategy.lora.targets: {str(exc).splitlines()[0]}") \
-                from None
-        stack.adapter_only = True
-        stack.refresh_aliases()
-        return stack
-
-    return build
+    return add_lora(factory, rank=spec.rank, alpha=spec.alpha, dropout=spec.dropout,
+                    targets=spec.targets, seed=seed)
 
 
 def precision_of(scenario: Scenario) -> Precision:

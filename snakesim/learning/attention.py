@@ -7,6 +7,7 @@ CUDA, the flash kernel on CPU) keep only the inputs, the output and a log-sum-ex
 per query. `FusedAttention` is a torch-function mode that, inside a probe, sends meta
 attention to ATen's memory-efficient kernel, whose meta implementation and backward
 formula save exactly that, so probed activations and FLOPs match the real kernels.
+Grouped-query attention in fp32 has no fused CUDA kernel and keeps the math path.
 """
 
 from __future__ import annotations
@@ -42,5 +43,11 @@ class FusedAttention(TorchFunctionMode):
                            kwargs: Mapping[str, Any] | None = None) -> Any:
         kwargs = kwargs or {}
         if func is functional.scaled_dot_product_attention and args and args[0].is_meta:
+            query, key = args[0], (args[1] if len(args) > 1 else kwargs["key"])
+            # No fused CUDA kernel takes grouped-query attention in fp32 (flash needs a
+            # half format, memory-efficient equal head counts): PyTorch falls back to
+            # the math kernel, which keeps the attention matrix. Probe it as such.
+            if query.dtype == torch.float32 and key.shape[-3] != query.shape[-3]:
+                return func(*args, **kwargs)
             return _fused(*args, **kwargs)
         return func(*args, **kwargs)

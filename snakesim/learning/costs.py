@@ -10,7 +10,8 @@ Memory model of one training job (bytes, at each tensor's stored dtype):
 
 - weights: every parameter and buffer of the model (a node holds the full model); the
   frozen groups at ``frozen_dtype`` when one is given (see `snakesim.learning.precision`);
-  with mixed precision also autocast's half copy of the trainable weights;
+  with mixed precision also the half copies of the matmul weights autocast makes from
+  the first trained group on (saved for backward, trained or frozen);
 - gradients: the trainable parameters (at the parameter dtype);
 - optimizer state: trainable parameters x (0 for plain SGD, 1 with momentum, 2 Adam or
   AdamW), at the parameter dtype;
@@ -42,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from snakesim.learning.models import LayerStack, ModelFactory
 from snakesim.learning.objective import Objective
@@ -144,6 +146,7 @@ class CostModel:
         self._step_slots = step_buffer_slots(optimizer, weight_decay)
         self._steps: dict[tuple[tuple[int, ...], int], StepCost] = {}
         self._forwards: dict[tuple[int, int], StepCost] = {}
+        self._half_bytes: dict[int, int] = {}
         self._prober = GroupProber(self._probe_model, self.objective, self._input_shape)
         state = self._model.state_dict()
         self._group_bytes = [tensor_bytes({k: state[k] for k in self._model.group_keys(i)})
@@ -266,8 +269,8 @@ class CostModel:
         weights = self._unlisted_bytes + sum(
             self.group_bytes(i, "fp32" if i in trainable else frozen_dtype)
             for i in range(self.n_groups))
-        if self.precision.mixed:  # autocast's cached half copy of the trained weights
-            weights += trained // self._model_element_size() * 2
+        if self.precision.mixed and trainable:
+            weights += self._half_copies(min(trainable))
         sample = self.objective.sample_bytes(self._input_shape)
         extra = 0
         if teacher:
@@ -280,8 +283,23 @@ class CostModel:
             activations=step.activation_bytes, batch=batch_size * sample, teacher=extra,
             output_gradient=2 * output, step_buffers=self._step_slots * trained)
 
-    def _model_element_size(self) -> int:
-        return torch.empty((), dtype=self.precision.param_dtype).element_size()
+    def _half_copies(self, first: int) -> int:
+        """Bytes of the half-precision weight copies autocast keeps during a step.
+
+        Every matmul weight (linear and convolution layers) that runs with gradients,
+        from the first trained group on, is cast to the half format, and the copy is
+        saved for backward (trained or frozen: the input's gradient needs it); autocast
+        caches the trained ones' copies, the same tensors. Embedding lookups are not
+        cast.
+        """
+        if first not in self._half_bytes:
+            seen: dict[int, int] = {}
+            for group in self._model.groups[first:]:
+                for module in group.modules():
+                    if isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)):
+                        seen[id(module.weight)] = module.weight.numel() * 2
+            self._half_bytes[first] = sum(seen.values())
+        return self._half_bytes[first]
 
     def _probe(self, trainable: tuple[int, ...], batch_size: int) -> StepCost:
         chain = self._prober.step(trainable, batch_size)

@@ -37,9 +37,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from snakesim.learning.aggregation import RunningAverage
+from snakesim.learning.attention import FusedAttention
 from snakesim.learning.costs import MemoryBreakdown, optimizer_slots, tensor_bytes
 from snakesim.learning.models import LayerStack
 from snakesim.learning.objective import CLASSIFICATION, Objective
+from snakesim.learning.probe import saved_storages
 from snakesim.learning.training import State, TrainConfig, make_optimizer
 
 
@@ -164,30 +166,17 @@ class SplitCosts:
         model, cut = self._model, self.cut
         model.set_trainable(range(len(model)))
         x, y = self.objective.example(batch_size, self._input_shape)
-        params = {p.untyped_storage()._cdata for p in model.parameters()}
-        client_saved: dict[int, int] = {}
-        server_saved: dict[int, int] = {}
-
-        def packer(saved: dict[int, int], excluded: set[int]) -> Callable[[torch.Tensor],
-                                                                          torch.Tensor]:
-            def pack(t: torch.Tensor) -> torch.Tensor:
-                storage = t.untyped_storage()
-                if storage._cdata not in excluded:
-                    saved[storage._cdata] = storage.nbytes()
-                return t
-            return pack
-
-        ids = {x.untyped_storage()._cdata, y.untyped_storage()._cdata}
-        with FlopCounterMode(display=False) as c_fwd, torch.autograd.graph.saved_tensors_hooks(
-                packer(client_saved, params | ids), lambda t: t):
+        params = list(model.parameters())
+        # Attention is probed as the fused kernels run it (`snakesim.learning.attention`).
+        with FlopCounterMode(display=False) as c_fwd, FusedAttention(), \
+                saved_storages((*params, x, y)) as client_saved:
             h, sent = client_forward(model, x, cut)
-        with FlopCounterMode(display=False) as s_step, torch.autograd.graph.saved_tensors_hooks(
-                packer(server_saved, params | ids | {sent.untyped_storage()._cdata}),
-                lambda t: t):
+        with FlopCounterMode(display=False) as s_step, FusedAttention(), \
+                saved_storages((*params, x, y, sent)) as server_saved:
             server_step(model, sent, x, y, cut, self.objective)
         grad = sent.grad
         assert grad is not None
-        with FlopCounterMode(display=False) as c_bwd:
+        with FlopCounterMode(display=False) as c_bwd, FusedAttention():
             client_backward(h, grad)
         model.zero_grad(set_to_none=True)
         return SplitStepCost(

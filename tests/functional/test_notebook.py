@@ -25,3 +25,23 @@ def test_quickstart_notebook_executes(tmp_path) -> None:  # type: ignore[no-unty
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the figure was drawn
     assert (tmp_path / "notebook" / "quickstart" / "summary.json").is_file()
+
+
+def test_llm_costs_notebook_executes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The cost-only notebook compares the four schemes on OPT-1.3B without training."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("peft")
+    notebook = nbformat.read(REPO / "notebooks" / "llm_costs.ipynb", as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.source = cell.source.replace("RESULTS = REPO / 'results'",
+                                              f"RESULTS = Path({str(tmp_path)!r})")
+    client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(REPO)}})
+    client.execute()
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    for scheme in ("snake", "fedavg", "fedavg-lora", "split"):
+        assert (tmp_path / "notebook-llm" / scheme / "summary.json").is_file()

@@ -26,6 +26,7 @@ from snakesim.errors import ConfigurationError
 from snakesim.learning.lm import require_transformers, stack_causal_lm
 from snakesim.learning.lm_presets import CONFIGS, PRESETS
 from snakesim.learning.models import LayerStack, ModelFactory
+from snakesim.learning.text import looks_like_path
 
 
 def preset_config(name: str) -> dict[str, Any]:
@@ -63,9 +64,15 @@ def load_lm_config(*, preset: str | None = None, config: str | None = None,
     that).
     """
     transformers = require_transformers("building a causal language model")
+    if pretrained is not None and looks_like_path(pretrained) \
+            and not Path(pretrained).expanduser().exists():
+        raise ConfigurationError(f"model.lm.pretrained: no such folder: "
+                                 f"{Path(pretrained).expanduser()} (give a model folder or "
+                                 "a hub id in the Hugging Face cache)")
     try:
         if pretrained is not None:
-            cfg = transformers.AutoConfig.from_pretrained(pretrained)
+            # local_files_only: a hub id resolves from the cache; snakesim never downloads.
+            cfg = transformers.AutoConfig.from_pretrained(pretrained, local_files_only=True)
             for key, value in (overrides or {}).items():
                 setattr(cfg, key, value)
             return cfg
@@ -95,7 +102,7 @@ def lm_factory(config: Any, *, seed: int, pretrained: str | None = None) -> Mode
             try:
                 model = transformers.AutoModelForCausalLM.from_pretrained(
                     pretrained, config=config, attn_implementation="sdpa",
-                    dtype=torch.float32)
+                    dtype=torch.float32, local_files_only=True)
             except OSError as exc:
                 raise ConfigurationError(f"model.lm.pretrained: cannot load weights from "
                                          f"{pretrained}: {str(exc).splitlines()[0]}") from None

@@ -134,7 +134,8 @@ class HFTokenizer:
             raise MissingDependencyError(
                 "transformers", "llm", "tokenising text with a model's tokenizer") from err
         try:
-            tok: Any = transformers.AutoTokenizer.from_pretrained(name_or_path)
+            tok: Any = transformers.AutoTokenizer.from_pretrained(name_or_path,
+                                                                  local_files_only=True)
         except Exception as err:  # any failure of a user-given path is a located error
             detail = " ".join(f"{type(err).__name__}: {err}".split())
             raise ConfigurationError(
@@ -162,7 +163,15 @@ def load_tokenizer(spec: str) -> Tokenizer:
     if spec == "bytes":
         return ByteTokenizer()
     local = Path(spec).expanduser()
+    if not local.exists() and looks_like_path(spec):
+        raise ConfigurationError(f"data.text.tokenizer: no such folder: {local} (give a "
+                                 "tokenizer folder, a hub id, or bytes)")
     return HFTokenizer(str(local) if local.exists() else spec)
+
+
+def looks_like_path(spec: str) -> bool:
+    """Whether ``spec`` is meant as a local path rather than a hub id (``org/name``)."""
+    return spec.startswith(("/", ".", "~")) or "\\" in spec or spec.count("/") > 1
 
 
 def pack(token_lists: Sequence[Sequence[int]], seq_len: int,

@@ -196,3 +196,18 @@ def test_an_unknown_preset_is_a_located_validation_error(write_yaml: Any) -> Non
     result = CliRunner().invoke(app, ["validate", str(write_yaml(data))])
     assert result.exit_code == 2
     assert "model.lm.preset" in result.output and "tiny-opt" in result.output
+
+
+@pytest.mark.parametrize(("section", "change", "key"), [
+    ("text", {"tokenizer": "./no-such-tokenizer"}, "data.text.tokenizer: no such folder"),
+    ("text", {"path": "./no-such-corpus"}, "data.text.path: no such file or folder"),
+    ("lm", {"preset": None, "pretrained": "~/no-such-model"},
+     "model.lm.pretrained: no such folder"),
+])
+def test_missing_local_files_are_located_errors(section: str, change: dict[str, Any],
+                                                key: str) -> None:
+    data = tiny_lm({"name": "fedavg"})
+    target = data["data"]["text"] if section == "text" else data["model"]["lm"]
+    target.update(change)
+    with pytest.raises(ConfigurationError, match=key):
+        run_scenario(validate_scenario(data))

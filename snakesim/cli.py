@@ -123,7 +123,7 @@ def sweep(
     """Run every point of a sweep (resuming: finished points are skipped)."""
     from snakesim.config.sweep import load_sweep
     from snakesim.errors import ConfigurationError
-    from snakesim.experiments.sweep import run_sweep
+    from snakesim.experiments.sweep import run_sweep, sweep_failures
 
     if backend not in ("local", "ray"):
         raise ConfigurationError(f"--backend: must be local or ray (got {backend})")
@@ -140,6 +140,14 @@ def sweep(
                           on_progress=progress)
     out.print(f"{len(table)} of {len(loaded.points)} runs finished; "
               f"summary in {target / 'summary.parquet'}")
+    failures = sweep_failures(loaded, target)
+    for label, message in failures.items():
+        err.print(f"failed: {label}: {message}", markup=False, highlight=False,
+                  soft_wrap=True)
+    if failures:
+        err.print(f"{len(failures)} point(s) could not run (see failed.json in their "
+                  "folders); running the sweep again retries them", markup=False)
+        raise typer.Exit(1)
 
 
 def _bar(disable: bool = False) -> Progress:

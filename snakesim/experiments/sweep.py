@@ -6,10 +6,17 @@ point: the swept values as columns, then the run's summary). A point whose folde
 ``summary.json`` is finished and is skipped when the same sweep runs again, so a sweep
 interrupted by a crash or Ctrl-C resumes where it stopped and loses no finished run;
 ``summary.json`` is written last and atomically, so a half-written run never counts.
+
+A point that cannot run as asked (a `SnakesimError`: a node without the memory a scheme
+needs, a data set too small for its partition, ...) does not stop the sweep: its folder
+gets ``failed.json`` (the point and the one-line error), the other points run on, and
+the failure is reported at the end (`sweep_failures`). A failed point is tried again
+when the sweep is run again. Any other exception (a bug, Ctrl-C) stops the sweep.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -23,7 +30,7 @@ import yaml
 from snakesim.config.loading import validate_scenario
 from snakesim.config.schema import Scenario
 from snakesim.config.sweep import Sweep, SweepPoint
-from snakesim.errors import MissingDependencyError
+from snakesim.errors import MissingDependencyError, SnakesimError
 from snakesim.experiments.run import run_scenario
 from snakesim.experiments.store import atomic_write, read_summary, write_run
 
@@ -44,6 +51,38 @@ def run_point(scenario: Scenario | dict[str, Any], out: Path,
     result = run_scenario(scenario)
     write_run(out, scenario, result.summary, result.frames)
     return result.summary
+
+
+def attempt_point(scenario: Scenario | dict[str, Any], out: Path,
+                  threads: int = 1) -> str | None:
+    """Run one point; on a `SnakesimError` write ``out/failed.json`` and return the error.
+
+    Returns None when the point finished. Runs in worker processes too: the error comes
+    back as text, so every backend sees the same thing.
+    """
+    (out / FAILED).unlink(missing_ok=True)
+    try:
+        run_point(scenario, out, threads)
+    except SnakesimError as error:
+        message = " ".join(str(error).split())
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / FAILED, json.dumps({"point": out.name, "error": message}))
+        return message
+    return None
+
+
+FAILED = "failed.json"
+"""The file a point's folder gets when the point could not run."""
+
+
+def sweep_failures(sweep: Sweep, out: Path) -> dict[str, str]:
+    """The points of ``sweep`` that failed in ``out``: label -> one-line error."""
+    failures = {}
+    for point in sweep.points:
+        path = out / point.label / FAILED
+        if path.is_file() and not (out / point.label / "summary.json").is_file():
+            failures[point.label] = str(json.loads(path.read_text())["error"])
+    return failures
 
 
 def run_sweep(sweep: Sweep, out: Path, *, jobs: int = 1, backend: str = "local",
@@ -84,7 +123,7 @@ def run_sweep(sweep: Sweep, out: Path, *, jobs: int = 1, backend: str = "local",
         _run_ray(todo, out, jobs, address, done, total, on_progress)
     elif jobs <= 1:
         for point in todo:
-            run_point(point.scenario, out / point.label)
+            attempt_point(point.scenario, out / point.label)
             done += 1
             if on_progress is not None:
                 on_progress(done, total, point.label)
@@ -98,8 +137,8 @@ def _run_parallel(todo: list[SweepPoint], out: Path, jobs: int, done: int, total
     # 'spawn' gives each worker a clean interpreter: no forked torch thread pools.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: dict[Future[dict[str, Any]], SweepPoint] = {
-            pool.submit(run_point, _plain(p.scenario), out / p.label): p for p in todo}
+        pending: dict[Future[str | None], SweepPoint] = {
+            pool.submit(attempt_point, _plain(p.scenario), out / p.label): p for p in todo}
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -128,7 +167,7 @@ def _run_ray(todo: list[SweepPoint], out: Path, jobs: int, address: str | None, 
         else:
             ray.init(address=address, log_to_driver=False)
     try:
-        remote = ray.remote(num_cpus=1)(run_point)
+        remote = ray.remote(num_cpus=1)(attempt_point)
         # Paths are absolute so that workers on other hosts of a shared file system
         # write where this process will look.
         pending = {remote.remote(_plain(p.scenario), (out / p.label).resolve()): p

@@ -119,3 +119,23 @@ def test_ray_backend_gives_the_same_table_as_local(tmp_path: Path) -> None:
     local = snakesim.sweep(path, out=tmp_path / "local", jobs=1)
     ray_table = snakesim.sweep(path, out=tmp_path / "ray", jobs=2, backend="ray")
     pd.testing.assert_frame_equal(local, ray_table)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_point_that_cannot_run_is_reported_and_the_others_finish(
+        tmp_path: Path, jobs: str) -> None:
+    # With 100 kB per node no client can train the whole model: FedAvg refuses that
+    # point with a located error; the 4 GB point runs.
+    path = write_sweep(tmp_path, grid={"nodes.memory": ["100 kB", "4 GB"]})
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["sweep", str(path), "--out", str(out), "--jobs", jobs])
+    assert result.exit_code == 1
+    assert "1 of 2 runs finished" in result.output
+    assert "failed: " in result.output and "nodes.memory" in result.output
+    table = pd.read_parquet(out / "summary.parquet")
+    assert len(table) == 1 and table["nodes.memory"].iloc[0] == "4 GB"
+    failed = [p for p in out.iterdir() if (p / "failed.json").is_file()]
+    assert len(failed) == 1 and not (failed[0] / "summary.json").exists()
+    # Running again retries the failed point only (the finished one is kept).
+    again = CliRunner().invoke(app, ["sweep", str(path), "--out", str(out)])
+    assert again.exit_code == 1 and "1 of 2 runs finished" in again.output

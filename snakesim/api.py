@@ -59,7 +59,9 @@ def sweep(file: str | Path, *, out: str | Path | None = None, jobs: int = 1,
     """Run (or resume) a sweep file; return its summary table (one row per point).
 
     ``out`` defaults to ``results/<sweep name>/``; ``backend="ray"`` runs the points on
-    a Ray cluster (``address``) or a local Ray instance (see `run_sweep`).
+    a Ray cluster (``address``) or a local Ray instance (see `run_sweep`). Points that
+    cannot run as asked are left out of the table, with ``failed.json`` in their folder
+    (`snakesim.experiments.sweep.sweep_failures` lists them).
     """
     loaded = load_sweep(file)
     target = Path(out) if out is not None else Path("results") / loaded.spec.name

@@ -144,21 +144,9 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
         order = torch.randperm(len(x), generator=generator)
         for start in range(0, len(x), cfg.batch_size):
             batch = order[start:start + cfg.batch_size]
-            xb = h = x[batch]
             with torch.autocast(device, dtype=prec.compute_dtype, enabled=prec.mixed):
-                if first > 0:
-                    with torch.no_grad():
-                        h = model.forward_range(h, 0, first)
-                logits = model.forward_range(h, first, len(model))
-                loss = cfg.objective.loss(logits, xb, y[batch])
-                if distill:
-                    assert teacher is not None
-                    # Frozen groups before `first` are identical in both models, so the
-                    # teacher starts from the student's prefix output.
-                    with torch.no_grad():
-                        target = teacher.forward_range(h, first, len(teacher))
-                    loss = loss + cfg.distill_weight * distillation_loss(
-                        logits, target, cfg.distill_temperature)
+                loss = batch_loss(model, teacher if distill else None, first, x[batch],
+                                  y[batch], cfg)
             if anchor:
                 loss = loss + cfg.prox_mu / 2 * sum(
                     (p - a).pow(2).sum() for p, a in zip(params, anchor, strict=True))
@@ -175,6 +163,28 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
     current = model.state_dict()
     return SliceResult({k: current[k].detach().clone() for k in keys},
                        float(total) / max(steps, 1), steps)
+
+
+def batch_loss(model: LayerStack, teacher: LayerStack | None, first: int, x: torch.Tensor,
+               y: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    """The loss of one batch when training from group ``first`` on.
+
+    Groups before ``first`` run without gradients. With a ``teacher``, the distillation
+    term is added; the frozen groups before ``first`` are identical in student and
+    teacher, so the teacher starts from the student's prefix output.
+    """
+    h = x
+    if first > 0:
+        with torch.no_grad():
+            h = model.forward_range(h, 0, first)
+    logits = model.forward_range(h, first, len(model))
+    loss = cfg.objective.loss(logits, x, y)
+    if teacher is not None:
+        with torch.no_grad():
+            target = teacher.forward_range(h, first, len(teacher))
+        loss = loss + cfg.distill_weight * distillation_loss(
+            logits, target, cfg.distill_temperature)
+    return loss
 
 
 class TrainJob:

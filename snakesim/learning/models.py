@@ -52,7 +52,11 @@ class LayerStack(nn.Module):
         self.register_load_state_dict_pre_hook(_restore_aliases)  # type: ignore[no-untyped-call]
 
     def refresh_aliases(self) -> None:
-        """Find tied parameters again (call after adding modules, e.g. adapters)."""
+        """Find tied parameters and each group's keys again (after adding adapters).
+
+        The keys are looked up on every training job, so they are listed once here
+        rather than by walking the state dict each time.
+        """
         owner: dict[int, str] = {}
         self._aliases: dict[str, str] = {}
         for name, param in self.named_parameters(remove_duplicate=False):
@@ -60,6 +64,11 @@ class LayerStack(nn.Module):
                 self._aliases[name] = owner[id(param)]
             else:
                 owner[id(param)] = name
+        keys = [k for k in nn.Module.state_dict(self, keep_vars=True) if k not in self._aliases]
+        self._group_keys = [[k for k in keys if self.group_of(k) == i]
+                            for i in range(len(self.groups))]
+        self._owned = [[k for k in owner.values() if self.group_of(k) == i]
+                       for i in range(len(self.groups))]
 
     def meta_copy(self) -> LayerStack:
         """A copy on the ``meta`` device (shapes only), with tied parameters still tied.
@@ -94,8 +103,7 @@ class LayerStack(nn.Module):
 
     def group_keys(self, index: int) -> list[str]:
         """State-dict keys (parameters and buffers) that belong to group ``index``."""
-        prefix = f"groups.{index}."
-        return [k for k in self.state_dict(keep_vars=True) if k.startswith(prefix)]
+        return list(self._group_keys[index])
 
     def trained_keys(self, index: int) -> list[str]:
         """The keys of group ``index`` that training changes (and schemes exchange).
@@ -112,9 +120,9 @@ class LayerStack(nn.Module):
 
     def owned_parameters(self, index: int) -> list[nn.Parameter]:
         """Parameters that belong to group ``index`` (tied ones only in their owner)."""
-        prefix = f"groups.{index}."
-        return [p for k, p in self.named_parameters()
-                if k.startswith(prefix) and (not self.adapter_only or "lora_" in k)]
+        # By name: moving the model to another device replaces the parameter objects.
+        return [self.get_parameter(k) for k in self._owned[index]
+                if not self.adapter_only or "lora_" in k]
 
     def set_trainable(self, groups: Sequence[int]) -> list[nn.Parameter]:
         """Make exactly the parameters of ``groups`` trainable; return them in order."""

@@ -39,6 +39,7 @@ fragmentation are not modelled (checked against ``torch.cuda.max_memory_allocate
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -137,10 +138,8 @@ class CostModel:
         # Activations are probed at the compute dtype: a half copy under mixed precision
         # (autocast does not act on meta tensors, so the probe casts the model instead).
         self._probe_model = self._model
-        if self.precision.mixed:
-            with torch.device("meta"):
-                self._probe_model = factory()
-            self._probe_model.to(self.precision.compute_dtype)
+        if self.precision.mixed:  # a copy, not a second build (an LLM takes seconds)
+            self._probe_model = copy.deepcopy(self._model).to(self.precision.compute_dtype)
         self._input_shape = tuple(input_shape)
         self._slots = optimizer_slots(optimizer, momentum)
         self._step_slots = step_buffer_slots(optimizer, weight_decay)

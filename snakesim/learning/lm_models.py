@@ -116,11 +116,6 @@ def lm_factory(config: Any, *, seed: int, pretrained: str | None = None) -> Mode
     return build
 
 
-def vocab_size(config: Any) -> int:
-    """The model's vocabulary size."""
-    return int(config.vocab_size)
-
-
 def max_positions(config: Any) -> int | None:
     """The longest sequence a model with learned positions accepts (None: no limit)."""
     for key in ("max_position_embeddings", "n_positions"):

@@ -79,6 +79,12 @@ def simulate(devices: int, freeze: bool = False) -> tuple[int, float, float]:
 
     for d in range(devices):
         env.process(device(f"dev{d}"))
+    events, wall = drain(env, freeze)
+    return events, wall, float(env.now)
+
+
+def drain(env: simpy.Environment, freeze: bool = False) -> tuple[int, float]:
+    """Step ``env`` until nothing is scheduled; return (events, wall seconds)."""
     events = 0
     gc.collect()  # every timed loop starts from the same collector state
     if freeze:
@@ -92,7 +98,7 @@ def simulate(devices: int, freeze: bool = False) -> tuple[int, float, float]:
         events += 1
     wall = time.perf_counter() - start
     gc.unfreeze()
-    return events, wall, float(env.now)
+    return events, wall
 
 
 MODEL_BYTES = 2_000_000
@@ -135,16 +141,7 @@ def bare_work(devices: int) -> tuple[int, float]:
 
     for _ in range(devices):
         env.process(device())
-    events = 0
-    gc.collect()  # every timed loop starts from the same collector state
-    start = time.perf_counter()
-    while True:
-        try:
-            env.step()
-        except simpy.core.EmptySchedule:
-            break
-        events += 1
-    return events, time.perf_counter() - start
+    return drain(env)
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import torch
 from snakesim.config import Scenario, load_scenario
 from snakesim.config.sweep import load_sweep
 from snakesim.experiments.run import RunResult, run_scenario
-from snakesim.experiments.store import TABLES, read_summary, read_table, write_run
+from snakesim.experiments.store import TABLES, prepare_out, read_summary, read_table, write_run
 from snakesim.experiments.sweep import SweepProgress, run_sweep
 from snakesim.sim.world import ProgressCallback
 
@@ -35,21 +35,28 @@ def run(scenario: Scenario | str | Path, *, out: str | Path | None = None,
         A scenario file path, or an already validated `Scenario`.
     out
         Results folder to write (as ``snakesim run --out``); nothing is written if None.
+        It is created and checked to be writable before the run starts.
     seed
         Replaces the scenario's seed.
     threads
         PyTorch intra-op threads for this process.
     on_progress
         Optional ``(done, total, description)`` callback.
+
+    Raises
+    ------
+    snakesim.errors.ResultsError
+        Before anything runs, when ``out`` is a file or cannot be created or written.
     """
     if isinstance(scenario, Scenario):
         spec = scenario if seed is None else scenario.model_copy(update={"seed": seed})
     else:
         spec = load_scenario(scenario, seed=seed)
+    target = prepare_out(out, key="out") if out is not None else None
     torch.set_num_threads(threads)
     result = run_scenario(spec, on_progress=on_progress)
-    if out is not None:
-        write_run(Path(out), spec, result.summary, result.frames)
+    if target is not None:
+        write_run(target, spec, result.summary, result.frames)
     return result
 
 
@@ -59,12 +66,14 @@ def sweep(file: str | Path, *, out: str | Path | None = None, jobs: int = 1,
     """Run (or resume) a sweep file; return its summary table (one row per point).
 
     ``out`` defaults to ``results/<sweep name>/``; ``backend="ray"`` runs the points on
-    a Ray cluster (``address``) or a local Ray instance (see `run_sweep`). Points that
-    cannot run as asked are left out of the table, with ``failed.json`` in their folder
-    (`snakesim.experiments.sweep.sweep_failures` lists them).
+    a Ray cluster (``address``) or a local Ray instance (see `run_sweep`). ``out`` is
+    created and checked to be writable before any point runs. Points that fail are left
+    out of the table, with ``failed.json`` in their folder
+    (`snakesim.experiments.sweep.sweep_failures` lists them); equal points run once.
     """
     loaded = load_sweep(file)
-    target = Path(out) if out is not None else Path("results") / loaded.spec.name
+    target = prepare_out(out if out is not None else Path("results") / loaded.spec.name,
+                         key="out")
     return run_sweep(loaded, target, jobs=jobs, backend=backend, address=address,
                      on_progress=on_progress)
 

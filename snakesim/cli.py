@@ -1,18 +1,27 @@
 """The ``snakesim`` command line: run, validate, schema, plot.
 
-Errors a user can cause are printed as one line per problem, without a traceback, and
-exit with code 2.
+No traceback reaches a user. Errors a user can cause (`SnakesimError`), and failures of
+the environment (out of memory, a full disk, a missing permission, a numeric overflow
+from an extreme input value), are printed as one line per problem and exit with code 2;
+Ctrl-C prints ``interrupted`` and exits 130. Anything else is a bug in snakesim: its
+traceback is saved to a crash file (in ``$SNAKESIM_CRASH_DIR``, else the system's
+temporary folder), one line names the file, and the exit code is 70.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import platform
 import sys
+import tempfile
 import time
+import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -27,20 +36,116 @@ out = Console()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+INTERNAL_ERROR = 70  # EX_SOFTWARE (sysexits.h): a bug, not the user's input
+# typer's (and click's) own exits and usage errors already say what they mean. Newer
+# typers vendor click, so its ClickException is found from typer's public BadParameter.
+_CLICK_ERROR = cast("type[Exception]", next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"))
+_PASS_THROUGH: tuple[type[Exception], ...] = (typer.Exit, typer.Abort, _CLICK_ERROR)
+
 
 def _friendly(func: F) -> F:
-    """Print `SnakesimError`s as located one-liners and exit 2, with no traceback."""
+    """Turn every failure of a command into one line and an exit code (module docstring)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except SnakesimError as error:
-            for line in str(error).splitlines():
-                err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(error.exit_code) from None
+        except _PASS_THROUGH:
+            raise
+        except KeyboardInterrupt:
+            # Results are committed only when a run ends, so nothing half-written is left.
+            err.print("interrupted", markup=False, highlight=False)
+            raise typer.Exit(130) from None
+        except Exception as error:
+            lines, code = _explain(error, _command(func.__name__, kwargs.get("file")))
+            for line in lines:
+                err.print(line, markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _explain(error: Exception, command: _Command) -> tuple[list[str], int]:
+    """The lines to print for ``error`` raised by ``command``, and the exit code."""
+    if isinstance(error, SnakesimError):
+        return [f"error: {line}" for line in str(error).splitlines()], error.exit_code
+    detail = f"{type(error).__name__}: {_one_line(error)}"
+    if _out_of_memory(error):
+        return [f"error: out of memory in '{command.line}' ({detail}); give the process "
+                "more memory, or shrink the model, the data or the number of nodes"], 2
+    if isinstance(error, OSError):
+        return [f"error: {_os_problem(error)}"], 2
+    if isinstance(error, (OverflowError, FloatingPointError)):
+        where = f"{command.file}: " if command.file else ""
+        return [f"error: {where}numeric overflow from an extreme input value ({detail}); "
+                "use values of a plausible magnitude"], 2
+    return [_internal_error(error, command)], INTERNAL_ERROR
+
+
+@dataclass(frozen=True)
+class _Command:
+    """The command that failed, for messages: ``snakesim run scenario.yaml``."""
+
+    name: str
+    file: str | None
+
+    @property
+    def line(self) -> str:
+        return " ".join(p for p in ("snakesim", self.name, self.file) if p)
+
+
+def _command(function: str, file: object) -> _Command:
+    return _Command(function.replace("_", "-"), None if file is None else str(file))
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or "(no message)"
+
+
+def _out_of_memory(error: Exception) -> bool:
+    # torch reports a failed allocation as a RuntimeError (CPU) or its OutOfMemoryError.
+    return (isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError"
+            or (isinstance(error, RuntimeError) and "can't allocate memory" in str(error)))
+
+
+def _os_problem(error: OSError) -> str:
+    reason = error.strerror or _one_line(error)
+    if error.filename is None:
+        return reason
+    where = str(error.filename)
+    if error.filename2 is not None:
+        where += f" -> {error.filename2}"
+    return f"{where}: {reason}"
+
+
+def _internal_error(error: Exception, command: _Command) -> str:
+    """Save the traceback of a bug to a crash file; return the one line to print."""
+    head = f"internal error: {type(error).__name__}: {_one_line(error)}"
+    text = (f"snakesim internal error\ncommand: {command.line}\nargv: {sys.argv}\n"
+            f"python: {sys.version.split()[0]} on {platform.platform()}\n\n"
+            + "".join(traceback.format_exception(error)))
+    try:
+        path = _crash_file(text)
+    except OSError as failure:
+        return (f"{head} (the traceback could not be saved: {_os_problem(failure)}; please "
+                "report it with the scenario file)")
+    return f"{head} (traceback saved to {path}; please report it with the scenario file)"
+
+
+def _crash_file(text: str) -> Path:
+    folder = Path(os.environ.get("SNAKESIM_CRASH_DIR") or tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"snakesim-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    for attempt in range(1, 100):  # two crashes in one second of one process: -2, -3...
+        path = folder / (f"{stem}.txt" if attempt == 1 else f"{stem}-{attempt}.txt")
+        try:
+            with path.open("x", encoding="utf-8") as handle:
+                handle.write(text)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(17, "too many crash files", str(folder / stem))
 
 
 @app.command()
@@ -65,11 +170,13 @@ def run(
     from snakesim.config import load_scenario
     from snakesim.errors import ConfigurationError
     from snakesim.experiments import run_scenario, write_run
+    from snakesim.experiments.store import prepare_out
 
     scenario = load_scenario(file, seed=seed)
     if cost_only:
         scenario = scenario.model_copy(update={"mode": "cost_only"})
-    target = out_dir or Path("results") / scenario.name
+    target = prepare_out(out_dir or Path("results") / scenario.name,
+                         key="--out" if out_dir else "results folder")
     started = time.perf_counter()
     with _bar(quiet) as bar:
         task = bar.add_task(f"{scenario.name}: starting", total=None)
@@ -123,14 +230,17 @@ def sweep(
     """Run every point of a sweep (resuming: finished points are skipped)."""
     from snakesim.config.sweep import load_sweep
     from snakesim.errors import ConfigurationError
-    from snakesim.experiments.sweep import run_sweep, sweep_failures
+    from snakesim.experiments.store import prepare_out
+    from snakesim.experiments.sweep import distinct_points, run_sweep, sweep_failures
 
     if backend not in ("local", "ray"):
         raise ConfigurationError(f"--backend: must be local or ray (got {backend})")
     loaded = load_sweep(file)
-    target = out_dir or Path("results") / loaded.spec.name
+    target = prepare_out(out_dir or Path("results") / loaded.spec.name,
+                         key="--out" if out_dir else "sweep folder")
+    runs, duplicates = distinct_points(loaded)
     with _bar() as bar:
-        task = bar.add_task(f"{loaded.spec.name}", total=len(loaded.points))
+        task = bar.add_task(f"{loaded.spec.name}", total=len(runs))
 
         def progress(done: int, total: int, label: str) -> None:
             bar.update(task, completed=done, total=total,
@@ -138,8 +248,11 @@ def sweep(
 
         table = run_sweep(loaded, target, jobs=jobs, backend=backend, address=address,
                           on_progress=progress)
-    out.print(f"{len(table)} of {len(loaded.points)} runs finished; "
+    out.print(f"{len(table)} of {len(runs)} runs finished; "
               f"summary in {target / 'summary.parquet'}")
+    if duplicates:
+        out.print(f"{len(duplicates)} point(s) equal to another ran once (see "
+                  f"{target / 'duplicates.json'})")
     failures = sweep_failures(loaded, target)
     for label, message in failures.items():
         err.print(f"failed: {label}: {message}", markup=False, highlight=False,
@@ -156,6 +269,7 @@ def _bar(disable: bool = False) -> Progress:
 
 
 @app.command()
+@_friendly
 def schema() -> None:
     """Print the scenario JSON Schema (for editor autocompletion)."""
     from snakesim.config import Scenario
@@ -212,8 +326,7 @@ def main() -> None:
     """Console-script entry point."""
     try:
         app()
-    except KeyboardInterrupt:
-        # Results are written only when a run ends, so nothing half-written is left.
+    except KeyboardInterrupt:  # outside a command (a command's own is in `_friendly`)
         err.print("interrupted", highlight=False)
         raise SystemExit(130) from None
 

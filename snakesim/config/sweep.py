@@ -10,7 +10,9 @@ must be greater than 0 (got -1)``).
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from snakesim.config.strategies import Frozen
 from snakesim.errors import Problem, ScenarioError
 
 DottedKey = str
+MAX_LABEL = 200
+"""The longest point label (bytes) used as a folder name; longer ones are replaced."""
 
 
 class SweepSpec(Frozen):
@@ -56,10 +60,20 @@ class SweepPoint:
 
     @property
     def label(self) -> str:
-        """A stable, readable folder name built from the swept values and the seed."""
+        """A stable, readable folder name built from the swept values and the seed.
+
+        Every part is slugged (letters, digits and ``.+-`` only, no leading dot), so the
+        label is one plain file name: never a path, never hidden. A label longer than
+        `MAX_LABEL` bytes becomes ``point-<index>-<hash of the values>``.
+        """
         parts = [f"{_short(k)}={_slug(v)}" for k, v in self.values.items() if k != "seed"]
         parts.append(f"seed={self.scenario.seed}")
-        return "_".join(parts)
+        label = "_".join(parts)
+        if len(label.encode()) <= MAX_LABEL:
+            return label
+        values = json.dumps(self.values, sort_keys=True, default=str)
+        digest = hashlib.sha256(values.encode()).hexdigest()[:12]
+        return f"point-{self.index:04d}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -154,8 +168,20 @@ def _points(spec: SweepSpec, base: dict[str, Any], source: str) -> Iterator[Swee
         seen_labels.add(point.label)
         yield point
     if problems:
-        unique = list(dict.fromkeys(problems))
-        raise ScenarioError(source, unique)
+        raise ScenarioError(source, _unique(problems))
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    """The problems without repeats, in order; a value may be a dict (a swept section),
+    which cannot be hashed, so problems are compared by their text."""
+    seen: set[tuple[str, str, str, bool]] = set()
+    unique = []
+    for problem in problems:
+        key = (problem.where, problem.rule, repr(problem.value), problem.has_value)
+        if key not in seen:
+            seen.add(key)
+            unique.append(problem)
+    return unique
 
 
 def _assign(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -179,6 +205,10 @@ def _relocate(problem: Problem, spec: SweepSpec, values: Mapping[str, Any]) -> P
                 if problem.rule == "unknown key" and problem.where == key:
                     return Problem(f"{section}.{key}", "is not a scenario key", key)
                 position = _position(options, values[key])
+                inner = problem.where[len(key):]  # ".mode" inside a swept section
+                if inner:
+                    return Problem(f"{section}.{key}.{position}{inner}", problem.rule,
+                                   problem.value, problem.has_value)
                 return Problem(f"{section}.{key}.{position}", problem.rule, values[key])
     if problem.where == "seed" and spec.seeds is not None:
         return Problem("seeds", problem.rule, values.get("seed"))
@@ -194,7 +224,10 @@ def _position(options: list[Any], value: Any) -> int:
 
 
 def _short(key: str) -> str:
-    return key.rsplit(".", 1)[-1]
+    # The last part of the dotted key; it is user text too (an `overrides` key can be
+    # anything, '/etc/x' included), so it is slugged like a value, '_' kept
+    # (``local_epochs``) as labels always had it.
+    return _clean(key.rsplit(".", 1)[-1], keep="_")
 
 
 def _slug(value: Any) -> str:
@@ -202,4 +235,10 @@ def _slug(value: Any) -> str:
         text = "-".join(str(v) for v in value.values())
     else:
         text = value if isinstance(value, str) else repr(value)
-    return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-")[:40] or "x"
+    return _clean(text)
+
+
+def _clean(text: str, keep: str = "") -> str:
+    """Letters, digits, ``.+-`` and ``keep`` only, no leading dot, at most 40 characters."""
+    slug = re.sub(f"[^A-Za-z0-9.+{re.escape(keep)}-]+", "-", text).strip("-").lstrip(".")
+    return slug[:40] or "x"

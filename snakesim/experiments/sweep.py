@@ -2,93 +2,111 @@
 
 Layout of the sweep folder ``DIR``: one sub-folder per point (the same layout as
 ``snakesim run``), named from the swept values, plus ``summary.parquet`` (one row per
-point: the swept values as columns, then the run's summary). A point whose folder holds
-``summary.json`` is finished and is skipped when the same sweep runs again, so a sweep
-interrupted by a crash or Ctrl-C resumes where it stopped and loses no finished run;
-``summary.json`` is written last and atomically, so a half-written run never counts.
+run: the swept values as columns, then the run's summary), ``sweep.yaml`` and, when
+some points are equal, ``duplicates.json``.
 
-A point that cannot run as asked (a `SnakesimError`: a node without the memory a scheme
-needs, a data set too small for its partition, ...) does not stop the sweep: its folder
-gets ``failed.json`` (the point and the one-line error), the other points run on, and
-the failure is reported at the end (`sweep_failures`). A failed point is tried again
-when the sweep is run again. Any other exception (a bug, Ctrl-C) stops the sweep.
+Resuming: a point whose folder holds a finished run of the same resolved scenario
+(``scenario_sha256`` in its ``summary.json``) is skipped when the sweep runs again, so a
+sweep interrupted by a crash or Ctrl-C resumes where it stopped and loses no finished
+run. A folder whose run came from another scenario (the base file changed, or results
+written before the hash was stored) is run again; the store replaces a run as a whole.
+
+Equal points run once: points whose resolved scenarios are equal but for their
+generated ``name`` (``training.lr: [1, 1.0]``) are one run, in the folder of the first;
+``duplicates.json`` maps each other label to it. Progress, the summary table and the
+failure list count runs, not duplicates.
+
+A point that fails, for whatever reason, does not stop the sweep: its folder gets
+``failed.json`` (see `snakesim.experiments.pool`), the other points run on, and the
+failure is reported at the end (`sweep_failures`). A failed point is tried again when
+the sweep is run again. Only Ctrl-C stops a sweep.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import torch
 import yaml
 
-from snakesim.config.loading import validate_scenario
-from snakesim.config.schema import Scenario
 from snakesim.config.sweep import Sweep, SweepPoint
-from snakesim.errors import MissingDependencyError, SnakesimError
-from snakesim.experiments.run import run_scenario
-from snakesim.experiments.store import atomic_write, read_summary, write_run
+from snakesim.errors import ConfigurationError
+from snakesim.experiments.pool import (
+    FAILED,
+    TRACEBACK,
+    attempt_point,
+    run_local,
+    run_point,
+    run_ray,
+)
+from snakesim.experiments.store import (
+    atomic_write,
+    prepare_out,
+    read_summary,
+    remove_temporaries,
+    scenario_sha256,
+    stored_sha256,
+)
+
+__all__ = ["FAILED", "TRACEBACK", "SweepProgress", "attempt_point", "distinct_points",
+           "point_dir", "run_point", "run_sweep", "sweep_failures", "swept_column",
+           "write_sweep_summary"]
 
 SweepProgress = Callable[[int, int, str], None]
 """Called as ``(finished, total, label)`` after each point."""
+DUPLICATES = "duplicates.json"
+"""The sweep folder's map of duplicate point labels to the label of the run they share."""
 
 
-def run_point(scenario: Scenario | dict[str, Any], out: Path,
-              threads: int = 1) -> dict[str, Any]:
-    """Run one point into ``out`` and return its summary (used in worker processes).
+def distinct_points(sweep: Sweep) -> tuple[list[SweepPoint], dict[str, str]]:
+    """The points that run, and the duplicates: ``{duplicate label: run label}``.
 
-    Workers get the scenario as plain data and validate it again: parametrised pydantic
-    models (the node distributions) cannot be pickled.
+    Two points are equal when their resolved scenarios are, the generated ``name``
+    aside; the first of them in sweep order runs.
     """
-    torch.set_num_threads(threads)
-    if not isinstance(scenario, Scenario):
-        scenario = validate_scenario(scenario)
-    result = run_scenario(scenario)
-    write_run(out, scenario, result.summary, result.frames)
-    return result.summary
-
-
-def attempt_point(scenario: Scenario | dict[str, Any], out: Path,
-                  threads: int = 1) -> str | None:
-    """Run one point; on a `SnakesimError` write ``out/failed.json`` and return the error.
-
-    Returns None when the point finished. Runs in worker processes too: the error comes
-    back as text, so every backend sees the same thing.
-    """
-    (out / FAILED).unlink(missing_ok=True)
-    try:
-        run_point(scenario, out, threads)
-    except SnakesimError as error:
-        message = " ".join(str(error).split())
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out / FAILED, json.dumps({"point": out.name, "error": message}))
-        return message
-    return None
-
-
-FAILED = "failed.json"
-"""The file a point's folder gets when the point could not run."""
-
-
-def sweep_failures(sweep: Sweep, out: Path) -> dict[str, str]:
-    """The points of ``sweep`` that failed in ``out``: label -> one-line error."""
-    failures = {}
+    first: dict[str, SweepPoint] = {}
+    duplicates: dict[str, str] = {}
     for point in sweep.points:
-        path = out / point.label / FAILED
-        if path.is_file() and not (out / point.label / "summary.json").is_file():
-            failures[point.label] = str(json.loads(path.read_text())["error"])
-    return failures
+        key = scenario_sha256(point.scenario, ignore_name=True)
+        if key in first:
+            duplicates[point.label] = first[key].label
+        else:
+            first[key] = point
+    return list(first.values()), duplicates
+
+
+def point_dir(sweep: Sweep, out: Path, point: SweepPoint) -> Path:
+    """The folder of ``point`` in the sweep folder ``out``, checked to be inside it.
+
+    Raises
+    ------
+    ConfigurationError
+        When the folder would resolve outside ``out`` (a symlink planted there).
+    """
+    folder = out / point.label
+    resolved, root = folder.resolve(), out.resolve()
+    try:
+        inside = resolved.relative_to(root)
+    except ValueError:
+        inside = None
+    if inside is None or len(inside.parts) != 1:
+        raise ConfigurationError(f"{sweep.source}: point {point.label}: its folder "
+                                 f"{resolved} is not inside the sweep folder {root}")
+    return folder
+
+
+def is_current(folder: Path, point: SweepPoint) -> bool:
+    """Whether ``folder`` holds a finished run of exactly ``point``'s scenario."""
+    return stored_sha256(folder) == scenario_sha256(point.scenario)
 
 
 def run_sweep(sweep: Sweep, out: Path, *, jobs: int = 1, backend: str = "local",
               address: str | None = None,
               on_progress: SweepProgress | None = None) -> pd.DataFrame:
-    """Run every unfinished point of ``sweep`` and write ``out/summary.parquet``.
+    """Run every point of ``sweep`` without a current result; write ``out/summary.parquet``.
 
     Parameters
     ----------
@@ -104,106 +122,98 @@ def run_sweep(sweep: Sweep, out: Path, *, jobs: int = 1, backend: str = "local",
     address
         Ray cluster address (``ray://host:10001`` or ``auto``); None starts a local one.
     on_progress
-        Optional progress callback.
+        Optional progress callback; its total counts runs (duplicates run once).
 
     Returns
     -------
     pandas.DataFrame
-        The summary table, one row per point in sweep order.
+        The summary table, one row per finished run in sweep order.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out, key="out")
+    runs, duplicates = distinct_points(sweep)
+    todo = [(p, point_dir(sweep, out, p)) for p in runs]  # every folder checked first
+    remove_temporaries(out)
     atomic_write(out / "sweep.yaml", yaml.safe_dump(
         {**sweep.spec.model_dump(mode="json"), "base": str(sweep.base_path)}, sort_keys=False))
-    todo = [p for p in sweep.points if not (out / p.label / "summary.json").is_file()]
-    done = len(sweep.points) - len(todo)
-    total = len(sweep.points)
-    if on_progress is not None:
-        on_progress(done, total, f"{done} already finished" if done else "starting")
+    _record_duplicates(out, duplicates)
+    todo = [job for job in todo if not is_current(job[1], job[0])]
+    tally = _Tally(len(runs) - len(todo), len(runs), on_progress)
     if backend == "ray":
-        _run_ray(todo, out, jobs, address, done, total, on_progress)
+        run_ray(todo, jobs, address, tally.settle)
     elif jobs <= 1:
-        for point in todo:
-            attempt_point(point.scenario, out / point.label)
-            done += 1
-            if on_progress is not None:
-                on_progress(done, total, point.label)
+        for point, folder in todo:
+            tally.settle(point, attempt_point(point.scenario, folder))
     else:
-        _run_parallel(todo, out, jobs, done, total, on_progress)
+        run_local(todo, jobs, tally.settle, lambda job: is_current(job[1], job[0]))
     return write_sweep_summary(sweep, out)
 
 
-def _run_parallel(todo: list[SweepPoint], out: Path, jobs: int, done: int, total: int,
-                  on_progress: SweepProgress | None) -> None:
-    # 'spawn' gives each worker a clean interpreter: no forked torch thread pools.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: dict[Future[str | None], SweepPoint] = {
-            pool.submit(attempt_point, _plain(p.scenario), out / p.label): p for p in todo}
-        try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    point = pending.pop(future)
-                    future.result()  # re-raise a worker's error here
-                    done += 1
-                    if on_progress is not None:
-                        on_progress(done, total, point.label)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+class _Tally:
+    """Counts settled points and reports progress."""
+
+    def __init__(self, done: int, total: int, on_progress: SweepProgress | None) -> None:
+        self.done, self.total, self.on_progress = done, total, on_progress
+        if on_progress is not None:
+            on_progress(done, total, f"{done} already finished" if done else "starting")
+
+    def settle(self, point: SweepPoint, error: str | None) -> None:
+        self.done += 1
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total, point.label)
 
 
-def _run_ray(todo: list[SweepPoint], out: Path, jobs: int, address: str | None, done: int,
-             total: int, on_progress: SweepProgress | None) -> None:
+def _record_duplicates(out: Path, duplicates: dict[str, str]) -> None:
+    if duplicates:
+        atomic_write(out / DUPLICATES, json.dumps(duplicates, indent=2) + "\n")
+    else:
+        (out / DUPLICATES).unlink(missing_ok=True)
+
+
+def sweep_failures(sweep: Sweep, out: Path) -> dict[str, str]:
+    """The runs of ``sweep`` without a current result in ``out``: label -> one-line error.
+
+    A run that failed gives its recorded error (and where its traceback is); one that
+    left no ``failed.json`` either (the file could not be written) says so.
+    """
+    failures = {}
+    for point in distinct_points(sweep)[0]:
+        folder = out / point.label
+        if is_current(folder, point):
+            continue
+        failures[point.label] = _failure(folder)
+    return failures
+
+
+def _failure(folder: Path) -> str:
     try:
-        import ray
-    except ImportError:
-        raise MissingDependencyError("ray", "ray", "--backend ray") from None
-    started = not ray.is_initialized()
-    if started:
-        if address is None:
-            ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(address=address, log_to_driver=False)
-    try:
-        remote = ray.remote(num_cpus=1)(attempt_point)
-        # Paths are absolute so that workers on other hosts of a shared file system
-        # write where this process will look.
-        pending = {remote.remote(_plain(p.scenario), (out / p.label).resolve()): p
-                   for p in todo}
-        while pending:
-            finished, _ = ray.wait(list(pending), num_returns=1)
-            for ref in finished:
-                point = pending.pop(ref)
-                ray.get(ref)  # re-raise a worker's error here
-                done += 1
-                if on_progress is not None:
-                    on_progress(done, total, point.label)
-    finally:
-        if started:
-            ray.shutdown()
+        record = json.loads((folder / FAILED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "did not finish and left no failed.json (see the messages above)"
+    message = str(record.get("error", "failed"))
+    if record.get("traceback"):
+        message += f" (traceback in {record['traceback']})"
+    return message
 
 
 def write_sweep_summary(sweep: Sweep, out: Path) -> pd.DataFrame:
-    """Collect the finished points' summaries into ``out/summary.parquet``."""
+    """Collect the current runs' summaries into ``out/summary.parquet``.
+
+    Runs left from another scenario are not in it; nor is ``scenario_sha256``, which is
+    bookkeeping, not a result.
+    """
     rows = []
-    for point in sweep.points:
+    for point in distinct_points(sweep)[0]:
         run_dir = out / point.label
-        if not (run_dir / "summary.json").is_file():
+        if not is_current(run_dir, point):
             continue
-        summary = {key: _cell(value) for key, value in read_summary(run_dir).items()}
+        summary = {key: _cell(value) for key, value in read_summary(run_dir).items()
+                   if key != "scenario_sha256"}
         swept = {swept_column(key): _cell(point.values.get(
             key, point.scenario.seed if key == "seed" else None)) for key in sweep.swept_keys}
         rows.append({"point": point.index, "run_dir": point.label, **swept, **summary})
     frame: pd.DataFrame = pd.DataFrame(rows)
     atomic_write(out / "summary.parquet", frame)
     return frame
-
-
-def _plain(scenario: Scenario) -> dict[str, Any]:
-    data: dict[str, Any] = scenario.model_dump(mode="json")
-    return data
 
 
 def swept_column(key: str) -> str:
@@ -220,3 +230,4 @@ def _cell(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return yaml.safe_dump(value, default_flow_style=True).strip()
     return value
+

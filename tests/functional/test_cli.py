@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
 import pytest
+import typer
 import yaml
 from typer.testing import CliRunner
 
@@ -141,3 +143,91 @@ def test_the_shipped_sweeps_load() -> None:
     assert sweeps
     for path in sweeps:
         assert load_sweep(path).points
+
+
+# --- no traceback reaches a user ----------------------------------------------------------
+
+FAILURES = {
+    "out of memory": (MemoryError(), 2, "error: out of memory in 'snakesim run {file}'"),
+    "torch out of memory": (RuntimeError("DefaultCPUAllocator: can't allocate memory: you "
+                                         "tried to allocate 9999999999 bytes"), 2,
+                            "error: out of memory in 'snakesim run {file}'"),
+    "disk full": (OSError(errno.ENOSPC, "No space left on device", "results/x/a.parquet"),
+                  2, "error: results/x/a.parquet: No space left on device"),
+    "permission": (PermissionError(errno.EACCES, "Permission denied", "/data/x"), 2,
+                   "error: /data/x: Permission denied"),
+    "overflow": (OverflowError("int too large to convert to float"), 2,
+                 "error: {file}: numeric overflow from an extreme input value "
+                 "(OverflowError: int too large to convert to float)"),
+    "floating point": (FloatingPointError("overflow encountered in exp"), 2,
+                       "error: {file}: numeric overflow from an extreme input value"),
+    "a bug": (ZeroDivisionError("division by zero"), 70,
+              "internal error: ZeroDivisionError: division by zero (traceback saved to "),
+}
+
+
+def fail_with(error: BaseException):  # type: ignore[no-untyped-def]
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error
+
+    return fail
+
+
+@pytest.mark.parametrize("case", sorted(FAILURES))
+def test_every_failure_is_one_line_without_a_traceback(
+        case: str, write_yaml, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    error, code, expected = FAILURES[case]
+    path = write_yaml(small_scenario({"name": "fedavg"}, training={"rounds": 1}))
+    monkeypatch.setenv("SNAKESIM_CRASH_DIR", str(tmp_path / "crashes"))
+    monkeypatch.setattr("snakesim.experiments.run_scenario", fail_with(error))
+    result = invoke("run", str(path), "--out", str(tmp_path / "out"), "-q")
+    assert result.exit_code == code, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(expected.format(file=path)), lines[0]
+    assert "Traceback" not in result.output
+    crashes = list((tmp_path / "crashes").glob("snakesim-crash-*-*.txt"))
+    if code == 70:
+        assert len(crashes) == 1 and lines[0].endswith(
+            f"traceback saved to {crashes[0]}; please report it with the scenario file)")
+        text = crashes[0].read_text()
+        assert "Traceback" in text and "ZeroDivisionError: division by zero" in text
+    else:
+        assert not crashes
+
+
+def test_a_bug_in_a_sweep_is_saved_and_reported_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(small_scenario({"name": "fedavg"})))
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(yaml.safe_dump({"name": "s", "base": "base.yaml", "seeds": [1]}))
+    monkeypatch.setenv("SNAKESIM_CRASH_DIR", str(tmp_path / "crashes"))
+    monkeypatch.setattr("snakesim.experiments.sweep.run_sweep",
+                        fail_with(KeyError("surprise")))
+    result = invoke("sweep", str(sweep), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 70
+    assert result.output.strip().startswith("internal error: KeyError: 'surprise'")
+    assert len(list((tmp_path / "crashes").iterdir())) == 1
+
+
+def test_ctrl_c_says_interrupted_and_exits_130(write_yaml, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_yaml(small_scenario({"name": "fedavg"}, training={"rounds": 1}))
+    monkeypatch.setattr("snakesim.experiments.run_scenario", fail_with(KeyboardInterrupt()))
+    result = invoke("run", str(path), "--out", str(tmp_path / "out"), "-q")
+    assert result.exit_code == 130
+    assert result.output.strip() == "interrupted"
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
+def test_typer_and_click_exits_pass_through(write_yaml, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_yaml(small_scenario({"name": "fedavg"}, training={"rounds": 1}))
+    monkeypatch.setattr("snakesim.experiments.run_scenario", fail_with(typer.Exit(3)))
+    assert invoke("run", str(path), "-q", "--out", str(tmp_path / "o")).exit_code == 3
+    monkeypatch.setattr("snakesim.experiments.run_scenario",
+                        fail_with(typer.BadParameter("no good", param_hint="'--x'")))
+    result = invoke("run", str(path), "-q", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2 and "Invalid value for '--x': no good" in result.output
+    usage = invoke("run")  # a missing argument: click's own usage error
+    assert usage.exit_code == 2 and "Missing argument" in usage.output

@@ -105,6 +105,33 @@ def tensor_bytes(tensors: Sequence[torch.Tensor] | dict[str, torch.Tensor]) -> i
     return sum(t.numel() * t.element_size() for t in items)
 
 
+def half_copy_bytes(groups: Sequence[nn.Module]) -> int:
+    """Bytes of the half-precision weight copies autocast keeps while ``groups`` train.
+
+    Every matmul weight (linear and convolution layers) that runs with gradients is cast
+    to the half format, and the copy is saved for backward; autocast caches a trained
+    weight's copy, so a weight used twice is counted once. Embedding lookups are not
+    cast.
+    """
+    seen: dict[int, int] = {}
+    for group in groups:
+        for module in group.modules():
+            if isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)):
+                seen[id(module.weight)] = module.weight.numel() * 2
+    return sum(seen.values())
+
+
+def half_probe_model(model: LayerStack, precision: Precision) -> LayerStack:
+    """The model activations are probed on: ``model``, or its half copy when mixed.
+
+    Autocast does not act on meta tensors, so the probe casts a copy of the model to the
+    compute dtype instead (a copy, not a second build: an LLM takes seconds to build).
+    """
+    if precision.mixed:
+        return copy.deepcopy(model).to(precision.compute_dtype)
+    return model
+
+
 class CostModel:
     """FLOPs, memory and sizes of a model's slices, probed once per shape and cached.
 
@@ -135,11 +162,8 @@ class CostModel:
         with torch.device("meta"):
             self._model: LayerStack = factory()
         self._model.to(self.precision.param_dtype)
-        # Activations are probed at the compute dtype: a half copy under mixed precision
-        # (autocast does not act on meta tensors, so the probe casts the model instead).
-        self._probe_model = self._model
-        if self.precision.mixed:  # a copy, not a second build (an LLM takes seconds)
-            self._probe_model = copy.deepcopy(self._model).to(self.precision.compute_dtype)
+        # Activations are probed at the compute dtype (see `half_probe_model`).
+        self._probe_model = half_probe_model(self._model, self.precision)
         self._input_shape = tuple(input_shape)
         self._slots = optimizer_slots(optimizer, momentum)
         self._step_slots = step_buffer_slots(optimizer, weight_decay)
@@ -285,19 +309,11 @@ class CostModel:
     def _half_copies(self, first: int) -> int:
         """Bytes of the half-precision weight copies autocast keeps during a step.
 
-        Every matmul weight (linear and convolution layers) that runs with gradients,
-        from the first trained group on, is cast to the half format, and the copy is
-        saved for backward (trained or frozen: the input's gradient needs it); autocast
-        caches the trained ones' copies, the same tensors. Embedding lookups are not
-        cast.
+        See `half_copy_bytes`; from the first trained group on (trained or frozen: the
+        input's gradient needs the copy too).
         """
         if first not in self._half_bytes:
-            seen: dict[int, int] = {}
-            for group in self._model.groups[first:]:
-                for module in group.modules():
-                    if isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)):
-                        seen[id(module.weight)] = module.weight.numel() * 2
-            self._half_bytes[first] = sum(seen.values())
+            self._half_bytes[first] = half_copy_bytes(list(self._model.groups[first:]))
         return self._half_bytes[first]
 
     def _probe(self, trainable: tuple[int, ...], batch_size: int) -> StepCost:

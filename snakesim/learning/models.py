@@ -96,7 +96,17 @@ class LayerStack(nn.Module):
         return self.forward_range(x, 0, len(self.groups))
 
     def forward_range(self, x: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        """Run groups ``start .. stop - 1`` on ``x`` (the output of group ``start - 1``)."""
+        """Run groups ``start .. stop - 1`` on ``x`` (the output of group ``start - 1``).
+
+        Floating inputs of the first group are cast to the parameters' dtype: a model
+        held in a half format (pure half-precision training, the half-precision cost
+        probe) takes the fp32 batches every node holds. Under fp32 parameters (also
+        with autocast) this is a no-op.
+        """
+        if start == 0 and x.is_floating_point():
+            dtype = next((p.dtype for p in self.parameters() if p.is_floating_point()),
+                         x.dtype)
+            x = x.to(dtype)
         for group in self.groups[start:stop]:
             x = group(x)
         return x

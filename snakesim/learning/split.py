@@ -8,6 +8,18 @@ updates it (vanilla split learning, Gupta & Raskar 2018; Vepakomma et al. 2018).
 side has its own optimizer over its own parameters; since SGD, momentum and Adam act per
 parameter, one split step equals one step of the whole model.
 
+Training precision and clipping (`snakesim.learning.stepping.Stepper`, the same step as
+slice training): under mixed precision the client forward and the server forward run
+under autocast (the activations at the cut, and their gradient, are then half); pure
+half precision holds both parts in the half format. With fp16 mixed precision the
+server scales its loss; the gradient it returns is that of the scaled loss, and the
+client unscales its own gradients with the same scale (it travels with the gradient,
+and a client's overflow flag with its next activations: a few bytes, not charged), so
+both parts share one loss scale and each skips a step whose gradients overflowed.
+``grad_clip`` clips each side's gradient norm over that side's own parameters: that is
+what two parties can do, since neither sees the other's gradients (so a split step with
+clipping is not the whole model's clipped step, whose norm spans both parts).
+
 Costs (`SplitCosts`) are probed once per batch size on a ``meta``-device copy of the
 model, like `snakesim.learning.costs`: FLOPs of the client forward, the server forward
 and backward, and the client backward are counted separately with `FlopCounterMode`
@@ -30,6 +42,7 @@ turn), whose cost the simulator knows up front from `SplitCosts`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,10 +51,18 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from snakesim.learning.aggregation import RunningAverage
 from snakesim.learning.attention import FusedAttention
-from snakesim.learning.costs import MemoryBreakdown, optimizer_slots, tensor_bytes
+from snakesim.learning.costs import (
+    MemoryBreakdown,
+    half_copy_bytes,
+    half_probe_model,
+    optimizer_slots,
+    tensor_bytes,
+)
 from snakesim.learning.models import LayerStack
 from snakesim.learning.objective import CLASSIFICATION, Objective
+from snakesim.learning.precision import FP32, Precision
 from snakesim.learning.probe import saved_storages
+from snakesim.learning.stepping import Stepper, check_finite, hold
 from snakesim.learning.training import State, TrainConfig, make_optimizer
 
 
@@ -109,13 +130,21 @@ class SplitCosts:
     objective
         The task: its loss, and what the server needs as targets (labels, or the token
         sequence for a causal LM).
+    precision
+        Training number formats, charged as `snakesim.learning.costs.CostModel` charges
+        them: parameters, gradients and optimizer state at the parameter dtype; the
+        activations (the cut tensors included) probed at the compute dtype; under mixed
+        precision each side also holds the half copies of its matmul weights.
     """
 
     def __init__(self, model: LayerStack, input_shape: Sequence[int], cut: int,
-                 optimizer: str, momentum: float, objective: Objective = CLASSIFICATION) -> None:
+                 optimizer: str, momentum: float, objective: Objective = CLASSIFICATION,
+                 precision: Precision = FP32) -> None:
         self.objective = objective
         check_cut(cut, len(model))
-        self._model = model.meta_copy()
+        self._model = model.meta_copy().to(precision.param_dtype)
+        self._probe_model = half_probe_model(self._model, precision)
+        self.precision = precision
         self.cut = cut
         self._input_shape = tuple(input_shape)
         self._slots = optimizer_slots(optimizer, momentum)
@@ -136,6 +165,12 @@ class SplitCosts:
                                             for p in self._model.owned_parameters(i)])
         self._server_params = tensor_bytes([p for i in range(cut, len(groups))
                                             for p in self._model.owned_parameters(i)])
+        # Mixed precision: each side trains all its groups, so autocast keeps a half copy
+        # of each of its matmul weights (a weight tied across the cut: on both sides).
+        self._client_half = self._server_half = 0
+        if precision.mixed:
+            self._client_half = half_copy_bytes(list(groups[:cut]))
+            self._server_half = half_copy_bytes(list(groups[cut:]))
         self._steps: dict[int, SplitStepCost] = {}
 
     def step(self, batch_size: int) -> SplitStepCost:
@@ -149,7 +184,8 @@ class SplitCosts:
         """Peak memory of the client's side of a step (see module docstring)."""
         s = self.step(batch_size)
         sample = self.objective.sample_bytes(self._input_shape)
-        return MemoryBreakdown(weights=self.client_bytes, gradients=self._client_params,
+        return MemoryBreakdown(weights=self.client_bytes + self._client_half,
+                               gradients=self._client_params,
                                optimizer=self._slots * self._client_params,
                                activations=s.client_saved_bytes,
                                batch=batch_size * sample + s.gradient_bytes)
@@ -157,13 +193,15 @@ class SplitCosts:
     def server_memory(self, batch_size: int, copies: int = 1) -> MemoryBreakdown:
         """Peak memory of the server's side of a step with ``copies`` server-side models."""
         s = self.step(batch_size)
-        return MemoryBreakdown(weights=copies * self.server_bytes, gradients=self._server_params,
+        # One set of half copies: the server computes one batch at a time.
+        return MemoryBreakdown(weights=copies * self.server_bytes + self._server_half,
+                               gradients=self._server_params,
                                optimizer=copies * self._slots * self._server_params,
                                activations=s.server_saved_bytes,
                                batch=s.activation_bytes + s.gradient_bytes + s.label_bytes)
 
     def _probe(self, batch_size: int) -> SplitStepCost:
-        model, cut = self._model, self.cut
+        model, cut = self._probe_model, self.cut
         model.set_trainable(range(len(model)))
         x, y = self.objective.example(batch_size, self._input_shape)
         params = list(model.parameters())
@@ -202,14 +240,21 @@ def client_forward(model: LayerStack, x: torch.Tensor,
 
 
 def server_step(model: LayerStack, sent: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-                cut: int, objective: Objective = CLASSIFICATION) -> torch.Tensor:
+                cut: int, objective: Objective = CLASSIFICATION,
+                stepper: Stepper | None = None) -> torch.Tensor:
     """Server forward from the received activations, loss and backward; returns the loss.
 
     ``x`` is only read by objectives whose targets are the inputs (a causal LM's tokens
-    travel to the server with the activations, as labels do for a classifier).
+    travel to the server with the activations, as labels do for a classifier). With a
+    ``stepper``, the forward runs under its autocast and the backward is of the scaled
+    loss (so ``sent.grad`` is the gradient of the scaled loss).
     """
-    loss = objective.loss(model.forward_range(sent, cut, len(model)), x, y)
-    loss.backward()  # type: ignore[no-untyped-call]
+    with stepper.autocast() if stepper else nullcontext():
+        loss = objective.loss(model.forward_range(sent, cut, len(model)), x, y)
+    if stepper:
+        stepper.backward(loss)
+    else:
+        loss.backward()  # type: ignore[no-untyped-call]
     return loss
 
 
@@ -247,45 +292,70 @@ def train_split(model: LayerStack, client_state: State, server_state: State, cut
     x, y
         The client's training data.
     cfg
-        Optimizer settings, batch size and epochs.
+        Optimizer settings, batch size, epochs, precision and gradient clipping (see
+        the module docstring for how each side applies them).
     generator
         The client's generator for the order of samples.
     server_optimizer
         A server optimizer state to resume from; the client's optimizer is always fresh
         (a client that receives the client part starts a new one).
+
+    Raises
+    ------
+    TrainingDiverged
+        If the loss or the weights became inf or NaN.
     """
     if cfg.cost_only:
         return SplitResult(dict(client_state), dict(server_state), None, float("nan"), 0)
+    hold(model, cfg.precision)
     model.load_state_dict({**client_state, **server_state})
     model.zero_grad(set_to_none=True)
     model.set_trainable(range(len(model)))
     model.train()
     n = len(model)
-    copt = make_optimizer([p for i in range(cut) for p in model.owned_parameters(i)], cfg)
-    sopt = make_optimizer([p for i in range(cut, n) for p in model.owned_parameters(i)], cfg)
+    cparams = [p for i in range(cut) for p in model.owned_parameters(i)]
+    sparams = [p for i in range(cut, n) for p in model.owned_parameters(i)]
+    copt, sopt = make_optimizer(cparams, cfg), make_optimizer(sparams, cfg)
     if server_optimizer is not None:
         sopt.load_state_dict(server_optimizer)
-    total, steps = torch.zeros(()), 0
-    for _ in range(cfg.epochs):
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), cfg.batch_size):
-            batch = order[start:start + cfg.batch_size]
-            h, sent = client_forward(model, x[batch], cut)
-            loss = server_step(model, sent, x[batch], y[batch], cut, cfg.objective)
-            sopt.step()
-            sopt.zero_grad(set_to_none=True)
-            assert sent.grad is not None
-            client_backward(h, sent.grad)
-            copt.step()
-            copt.zero_grad(set_to_none=True)
-            total += loss.detach()
-            steps += 1
+    losses = _split_steps(model, cut, (cparams, copt), (sparams, sopt), x, y, cfg, generator)
+    mean = check_finite(losses, [*cparams, *sparams], cfg, f"split training (cut {cut})")
     current = model.state_dict()
     keys = set(client_state)
     return SplitResult(
         {k: v.detach().clone() for k, v in current.items() if k in keys},
         {k: v.detach().clone() for k, v in current.items() if k not in keys},
-        _copy_optimizer_state(sopt), float(total) / max(steps, 1), steps)
+        _copy_optimizer_state(sopt), mean, len(losses))
+
+
+Side = tuple[list[torch.nn.Parameter], torch.optim.Optimizer]
+
+
+def _split_steps(model: LayerStack, cut: int, client: Side, server: Side, x: torch.Tensor,
+                 y: torch.Tensor, cfg: TrainConfig, generator: torch.Generator,
+                 ) -> list[torch.Tensor]:
+    """Run a turn's split steps; return each step's detached loss (no device sync)."""
+    (cparams, copt), (sparams, sopt) = client, server
+    stepper = Stepper(cfg.precision, sparams[0].device.type, cfg.grad_clip)
+    losses: list[torch.Tensor] = []
+    for _ in range(cfg.epochs):
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), cfg.batch_size):
+            batch = order[start:start + cfg.batch_size]
+            with stepper.autocast():
+                h, sent = client_forward(model, x[batch], cut)
+            loss = server_step(model, sent, x[batch], y[batch], cut, cfg.objective, stepper)
+            stepper.step(sopt, sparams)
+            sopt.zero_grad(set_to_none=True)
+            assert sent.grad is not None
+            # The gradient is of the scaled loss (fp16): the client's step unscales with
+            # the same scale, which travels with the gradient.
+            client_backward(h, sent.grad)
+            stepper.step(copt, cparams)
+            copt.zero_grad(set_to_none=True)
+            stepper.update()
+            losses.append(loss.detach())
+    return losses
 
 
 def _copy_optimizer_state(optimizer: torch.optim.Optimizer) -> dict[str, Any]:

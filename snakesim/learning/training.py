@@ -3,7 +3,9 @@
 Groups before the first trainable one run under ``torch.no_grad`` (no activations kept,
 no backward through them); frozen groups after it pass gradients through but get none
 themselves. The optimizer is created per job over the trainable parameters only, as a
-node that receives a model starts a fresh optimizer.
+node that receives a model starts a fresh optimizer. Each step goes through
+`snakesim.learning.stepping.Stepper` (autocast, fp16 loss scaling, clipping), as split
+training's do; a job whose loss or weights become inf or NaN raises `TrainingDiverged`.
 
 A `TrainJob` is a future: its FLOPs and memory are known before it runs (from the
 probed `CostModel`), so the simulator can schedule it, and the real torch work runs
@@ -18,10 +20,12 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from snakesim.errors import ConfigurationError
 from snakesim.learning.costs import CostModel, MemoryBreakdown
 from snakesim.learning.models import LayerStack
 from snakesim.learning.objective import CLASSIFICATION, Objective
 from snakesim.learning.precision import FP32, Precision
+from snakesim.learning.stepping import Stepper, check_finite, hold
 
 State = dict[str, torch.Tensor]
 
@@ -61,13 +65,37 @@ class SliceResult:
 
 
 def make_optimizer(params: Sequence[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
-    """The configured optimizer over ``params``."""
+    """The configured optimizer over ``params``.
+
+    Raises
+    ------
+    ConfigurationError
+        For Adam or AdamW in pure fp16 (see `check_optimizer_precision`).
+    """
+    check_optimizer_precision(cfg.optimizer, cfg.precision)
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
                            weight_decay=cfg.weight_decay)
+
+
+def check_optimizer_precision(optimizer: str, precision: Precision) -> None:
+    """Refuse Adam and AdamW in pure fp16: they cannot train there.
+
+    Their state is then fp16 too, whose smallest value is about 6e-8: the epsilon (1e-8)
+    rounds to 0, and so does the second moment after the first step (``0.001 g^2``) for
+    any gradient below about 5e-3, so that step divides 0 or a small first moment by 0:
+    NaN or inf weights. bf16 has fp32's range, and master weights keep the state in fp32.
+    """
+    if optimizer in ("adam", "adamw") and precision.dtype == "fp16" \
+            and not precision.master_weights:
+        raise ConfigurationError(
+            f"training.optimizer: {optimizer} cannot train purely in fp16 (training.dtype "
+            "fp16, training.master_weights false): its epsilon and small second moments "
+            "underflow to 0 in fp16 and the first step makes the weights NaN; use dtype "
+            "bf16, master_weights true or optimizer sgd")
 
 
 def distillation_loss(student: torch.Tensor, teacher: torch.Tensor,
@@ -113,12 +141,19 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
     -------
     SliceResult
         Copies of the trained groups' parameters and buffers, and the mean loss.
+
+    Raises
+    ------
+    TrainingDiverged
+        If the loss or the trained weights became inf or NaN
+        (`snakesim.learning.stepping.check_finite`).
     """
     if not trainable:
         raise ValueError("a slice job needs at least one trainable group")
     if cfg.cost_only:
         keys = [k for i in sorted(set(trainable)) for k in model.trained_keys(i)]
         return SliceResult({k: state[k] for k in keys}, float("nan"), 0)
+    hold(model, cfg.precision)
     model.load_state_dict(state)
     # The workspace is reused across jobs: drop gradients an earlier job left on groups
     # that are frozen now, so they neither linger in memory nor leak into this job.
@@ -127,42 +162,44 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
     if distill:
         if teacher is None:
             raise ValueError("distillation needs a teacher model")
+        hold(teacher, cfg.precision)
         teacher.load_state_dict(state)
         teacher.eval()
     groups = sorted(set(trainable))
     params = model.set_trainable(groups)
+    losses = _train_steps(model, teacher if distill else None, groups[0], params, x, y, cfg,
+                          generator)
+    mean = check_finite(losses, params, cfg, "slice training")
+    keys = [k for i in groups for k in model.trained_keys(i)]
+    current = model.state_dict()
+    return SliceResult({k: current[k].detach().clone() for k in keys}, mean, len(losses))
+
+
+def _train_steps(model: LayerStack, teacher: LayerStack | None, first: int,
+                 params: Sequence[nn.Parameter], x: torch.Tensor, y: torch.Tensor,
+                 cfg: TrainConfig, generator: torch.Generator) -> list[torch.Tensor]:
+    """Run the job's steps; return each step's detached loss (no device sync)."""
     optimizer = make_optimizer(params, cfg)
-    prec = cfg.precision
-    device = params[0].device.type if params else "cpu"
-    # fp16 gradients underflow without loss scaling; bf16 has fp32's range.
-    scaler = torch.amp.GradScaler(device, enabled=prec.mixed and prec.dtype == "fp16")
+    stepper = Stepper(cfg.precision, params[0].device.type if params else "cpu",
+                      cfg.grad_clip)
     anchor = [p.detach().clone() for p in params] if cfg.prox_mu > 0 else []
-    first = groups[0]
     model.train()
-    total, steps = torch.zeros((), device=x.device), 0
+    losses: list[torch.Tensor] = []
     for _ in range(cfg.epochs):
         order = torch.randperm(len(x), generator=generator)
         for start in range(0, len(x), cfg.batch_size):
             batch = order[start:start + cfg.batch_size]
-            with torch.autocast(device, dtype=prec.compute_dtype, enabled=prec.mixed):
-                loss = batch_loss(model, teacher if distill else None, first, x[batch],
-                                  y[batch], cfg)
+            with stepper.autocast():
+                loss = batch_loss(model, teacher, first, x[batch], y[batch], cfg)
             if anchor:
                 loss = loss + cfg.prox_mu / 2 * sum(
                     (p - a).pow(2).sum() for p, a in zip(params, anchor, strict=True))
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
-            if cfg.grad_clip > 0:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            total += loss.detach()
-            steps += 1
-    keys = [k for i in groups for k in model.trained_keys(i)]
-    current = model.state_dict()
-    return SliceResult({k: current[k].detach().clone() for k in keys},
-                       float(total) / max(steps, 1), steps)
+            stepper.backward(loss)
+            stepper.step(optimizer, params)
+            stepper.update()
+            losses.append(loss.detach())
+    return losses
 
 
 def batch_loss(model: LayerStack, teacher: LayerStack | None, first: int, x: torch.Tensor,

@@ -66,7 +66,8 @@ class SplitPlan:
                                      f"{ctx.costs.n_groups} layer groups (got {cut})")
         shape = next(iter(ctx.local_data.values()))[0].shape[1:]
         t = ctx.train
-        self.costs = SplitCosts(ctx.model, shape, cut, t.optimizer, t.momentum, t.objective)
+        self.costs = SplitCosts(ctx.model, shape, cut, t.optimizer, t.momentum, t.objective,
+                                t.precision)
         self.cut = cut
         self.keys = client_keys(ctx.model, cut)
         self._copies = server_copies

@@ -6,7 +6,7 @@ actually allocates, and the probed FLOPs with `FlopCounterMode` on the real step
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 
 import pytest
@@ -16,8 +16,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from snakesim.learning.costs import CostModel, optimizer_slots, tensor_bytes
 from snakesim.learning.models import LayerStack, digits_cnn, init_parameters
+from snakesim.learning.precision import Precision
 from snakesim.learning.probe import saved_storages
 from snakesim.learning.training import TrainConfig, make_optimizer
+from snakesim.learning.vgg import mlp, vgg11
 
 INPUT = (1, 8, 8)
 N_GROUPS = 5
@@ -229,3 +231,50 @@ def test_probing_leaves_no_gradients_on_the_meta_model() -> None:
     costs = CostModel(_factory, INPUT, "sgd", 0.9)
     costs.step(range(N_GROUPS), 2)
     assert all(p.grad is None for p in costs._model.parameters())
+
+
+# ------------------------------------------------------------------- precision
+CLASSIFIERS: dict[str, Callable[[], LayerStack]] = {
+    "digits_cnn": _factory, "mlp": lambda: mlp(hidden=(32, 16)),
+    "vgg11": lambda: vgg11(in_channels=1, image_size=(8, 8), width_mult=0.125)}
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
+@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+def test_half_precision_is_charged_for_every_classifier(name: str, dtype: str) -> None:
+    """The probe casts the fp32 batch to the half model (it used to fail on it)."""
+    factory = CLASSIFIERS[name]
+    everything = range(len(factory()))
+    fp32 = CostModel(factory, INPUT, "adam", 0.0).memory(everything, 8)
+    mixed = CostModel(factory, INPUT, "adam", 0.0,
+                      precision=Precision(dtype)).memory(everything, 8)
+    pure = CostModel(factory, INPUT, "adam", 0.0,
+                     precision=Precision(dtype, master_weights=False)).memory(everything, 8)
+    # Mixed: fp32 master weights, gradients and state, plus half weight copies; half
+    # activations (with the half copy of the batch the first layer saves).
+    assert (mixed.gradients, mixed.optimizer) == (fp32.gradients, fp32.optimizer)
+    assert fp32.weights < mixed.weights < 1.5 * fp32.weights
+    assert mixed.activations < fp32.activations + 8 * 64 * 2
+    # Pure: everything in 2 bytes (BatchNorm's int64 step counters excepted).
+    assert (pure.gradients, pure.optimizer) == (fp32.gradients // 2, fp32.optimizer // 2)
+    assert pure.weights == pytest.approx(fp32.weights / 2, rel=1e-3)
+    assert pure.activations == mixed.activations
+    assert pure.total < mixed.total and pure.total < fp32.total
+
+
+@pytest.mark.parametrize("trainable", [(0, 1, 2, 3), (2, 3)])
+@pytest.mark.parametrize("name", ["digits_cnn", "mlp"])
+def test_pure_half_activations_match_a_real_step(name: str, trainable: tuple[int, ...]) -> None:
+    model = CLASSIFIERS[name]()
+    trainable = (*[i for i in trainable if i < len(model) - 1], len(model) - 1)
+    precision = Precision("bf16", master_weights=False)
+    costs = CostModel(CLASSIFIERS[name], INPUT, "sgd", 0.9, precision=precision)
+    init_parameters(model, torch.Generator().manual_seed(0))
+    model.to(torch.bfloat16).set_trainable(trainable)
+    x, y = torch.rand(6, *INPUT), torch.randint(0, 10, (6,))
+    first = min(trainable)
+    with saved_storages((*model.parameters(), x, y)) as saved:
+        with torch.no_grad():
+            h = model.forward_range(x, 0, first)
+        nn.functional.cross_entropy(model.forward_range(h, first, len(model)), y).backward()  # type: ignore[no-untyped-call]
+    assert costs.memory(trainable, 6).activations == sum(saved.values()) > 0

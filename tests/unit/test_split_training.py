@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
 
+from snakesim.errors import ConfigurationError
 from snakesim.learning.costs import CostModel
+from snakesim.learning.datasets import load_digits
 from snakesim.learning.models import LayerStack, digits_cnn, init_parameters
+from snakesim.learning.precision import Precision
 from snakesim.learning.split import (
     PartsAverage,
     SplitCosts,
@@ -20,6 +25,7 @@ from snakesim.learning.split import (
     split_state,
     train_split,
 )
+from snakesim.learning.stepping import TrainingDiverged
 from snakesim.learning.training import TrainConfig, train_slice
 
 INPUT = (1, 8, 8)
@@ -144,3 +150,140 @@ def test_averaging_identical_parts_is_the_identity() -> None:
 def test_batch_sizes_cover_every_sample_every_epoch() -> None:
     assert batch_sizes(70, 32, 2) == [32, 32, 6, 32, 32, 6]
     assert batch_sizes(64, 32, 1) == [32, 32]
+
+
+# ------------------------------------------------------------ precision and clipping
+PRECISIONS = {"bf16": Precision("bf16"), "fp16": Precision("fp16"),
+              "bf16-pure": Precision("bf16", master_weights=False),
+              "fp16-pure": Precision("fp16", master_weights=False)}
+
+
+def _held(precision: Precision, seed: int = 0) -> LayerStack:
+    model = _model(seed)
+    return model.to(precision.param_dtype)
+
+
+def _state(model: LayerStack) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", sorted(PRECISIONS))
+def test_split_training_in_half_precision_matches_whole_model_training(name: str) -> None:
+    """Autocast at both sides, the loss scale reaching the client, half parts: all exact.
+
+    Plain SGD is not scale-invariant, so a client that did not unscale the gradient of
+    the fp16-scaled loss it receives would take 2**16 times too large steps.
+    """
+    precision = PRECISIONS[name]
+    x, y = _data(50)
+    cfg = TrainConfig(optimizer="sgd", lr=0.05, momentum=0.0, batch_size=16, epochs=2,
+                      precision=precision)
+    state = _state(_held(precision))
+    whole = train_slice(_held(precision), state, range(5), x, y, cfg,
+                        torch.Generator().manual_seed(7))
+    client, server = split_state(state, client_keys(_model(), 2))
+    split = train_split(_held(precision), client, server, 2, x, y, cfg,
+                        torch.Generator().manual_seed(7))
+    trained = {**split.client_state, **split.server_state}
+    assert {v.dtype for v in trained.values()} == {precision.param_dtype}
+    for key, value in trained.items():
+        torch.testing.assert_close(value, whole.state[key], rtol=0, atol=0, msg=key)
+        assert not torch.equal(value, state[key]), key
+    assert split.mean_loss == whole.mean_loss
+
+
+def test_precision_and_clipping_change_what_split_training_learns() -> None:
+    x, y = _data(48)
+    client, server = split_state(_state(_model()), client_keys(_model(), 2))
+    results = {}
+    for name, change in {"fp32": {}, "bf16": {"precision": Precision("bf16")},
+                         "clip": {"grad_clip": 1e-6}}.items():
+        cfg = TrainConfig(optimizer="adam", lr=0.01, batch_size=16, **change)
+        result = train_split(_model(), client, server, 2, x, y, cfg,
+                             torch.Generator().manual_seed(0))
+        results[name] = {**result.client_state, **result.server_state}
+    for a, b in [("fp32", "bf16"), ("fp32", "clip"), ("bf16", "clip")]:
+        assert any(not torch.equal(results[a][k], results[b][k]) for k in results[a]), (a, b)
+
+
+def test_each_side_clips_its_own_gradient_norm() -> None:
+    """One SGD step of lr 1 moves each part by exactly the clip norm (not both together)."""
+    x, y = _data(16)
+    state = _state(_model())
+    client, server = split_state(state, client_keys(_model(), 2))
+    cfg = TrainConfig(optimizer="sgd", lr=1.0, momentum=0.0, batch_size=16, grad_clip=1e-3)
+    result = train_split(_model(), client, server, 2, x, y, cfg,
+                         torch.Generator().manual_seed(0))
+    for part in (result.client_state, result.server_state):
+        moved = torch.cat([(v - state[k]).flatten() for k, v in part.items()])
+        assert float(moved.norm()) == pytest.approx(1e-3, rel=1e-3)
+
+
+@pytest.mark.parametrize("precision", [Precision("bf16"), Precision("bf16", False)],
+                         ids=["mixed", "pure"])
+def test_bf16_split_training_learns_digits(precision: Precision) -> None:
+    data = load_digits()
+    x, y = data.x_train[:96], data.y_train[:96]
+    model = digits_cnn(width=8)
+    init_parameters(model, torch.Generator().manual_seed(0))
+    model.to(precision.param_dtype)
+    client, server = split_state(_state(model), client_keys(model, 2))
+    cfg = TrainConfig(optimizer="adam", lr=0.01, batch_size=16, precision=precision)
+    gen, optimizer, losses = torch.Generator().manual_seed(0), None, []
+    for _ in range(6):
+        result = train_split(model, client, server, 2, x, y, cfg, gen, optimizer)
+        client, server = result.client_state, result.server_state
+        optimizer = result.server_optimizer
+        losses.append(result.mean_loss)
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_fp16_split_training_stays_finite_with_loss_scaling() -> None:
+    x, y = _data(64)
+    client, server = split_state(_state(_model()), client_keys(_model(), 3))
+    cfg = TrainConfig(optimizer="adam", lr=0.01, batch_size=8, epochs=3,
+                      precision=Precision("fp16"))
+    result = train_split(_model(), client, server, 3, x, y, cfg,
+                         torch.Generator().manual_seed(0))
+    assert result.steps == 24 and math.isfinite(result.mean_loss)
+    for key, value in {**result.client_state, **result.server_state}.items():
+        assert bool(torch.isfinite(value.float()).all()), key
+        assert value.dtype == torch.float32, key  # fp32 master weights
+
+
+def test_half_precision_costs_of_a_split_job() -> None:
+    fp32 = SplitCosts(_model(), INPUT, 2, "adam", 0.0)
+    mixed = SplitCosts(_model(), INPUT, 2, "adam", 0.0, precision=Precision("bf16"))
+    pure = SplitCosts(_model(), INPUT, 2, "adam", 0.0,
+                      precision=Precision("bf16", master_weights=False))
+    full, half = fp32.step(32), mixed.step(32)
+    # Mixed: half activations at the cut and saved, fp32 parts plus half weight copies.
+    assert half.activation_bytes == half.gradient_bytes == full.activation_bytes // 2
+    assert half.client_saved_bytes < full.client_saved_bytes
+    assert half.server_saved_bytes < full.server_saved_bytes
+    assert mixed.client_bytes == fp32.client_bytes
+    for side in ("client_memory", "server_memory"):
+        a, b = getattr(fp32, side)(32), getattr(mixed, side)(32)
+        assert b.gradients == a.gradients and b.optimizer == a.optimizer
+        assert a.weights < b.weights < 1.5 * a.weights  # + 2-byte copies of the weights
+        assert b.activations < a.activations
+    # Pure: everything in 2 bytes (the fp32 batch excepted).
+    assert pure.client_bytes == fp32.client_bytes // 2
+    for side in ("client_memory", "server_memory"):
+        a, c = getattr(fp32, side)(32), getattr(pure, side)(32)
+        assert (c.weights, c.gradients, c.optimizer) == (
+            a.weights // 2, a.gradients // 2, a.optimizer // 2)
+        assert c.total < a.total
+
+
+# ------------------------------------------------------------------------ divergence
+def test_a_diverging_split_job_raises_a_located_error() -> None:
+    x, y = _data(48)
+    client, server = split_state(_state(_model()), client_keys(_model(), 2))
+    cfg = TrainConfig(optimizer="sgd", lr=1e30, batch_size=16)
+    with pytest.raises(TrainingDiverged, match=r"^training diverged: in split training "
+                       r"\(cut 2\), the loss became nan at step 2 of 3 \(training.lr is "
+                       r"1e\+30") as error:
+        train_split(_model(), client, server, 2, x, y, cfg, torch.Generator().manual_seed(0))
+    assert "\n" not in str(error.value)
+    assert isinstance(error.value, ConfigurationError)

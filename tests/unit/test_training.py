@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import cache
 
+import pytest
 import torch
 
+from snakesim.errors import ConfigurationError
 from snakesim.learning.costs import CostModel
 from snakesim.learning.datasets import load_digits
 from snakesim.learning.evaluation import evaluate
 from snakesim.learning.models import LayerStack, digits_cnn, init_parameters
+from snakesim.learning.precision import Precision
+from snakesim.learning.stepping import TrainingDiverged, check_finite
 from snakesim.learning.training import (
     SliceResult,
     TrainConfig,
@@ -193,3 +198,49 @@ def test_slice_job_memory_uses_the_largest_real_batch() -> None:
     job = slice_job(costs, _factory(), _initial_state(), (4,), x, y,
                     TrainConfig(batch_size=32), torch.Generator().manual_seed(0))
     assert job.memory == costs.memory((4,), 5)
+
+
+# ------------------------------------------------------- precision and divergence
+def test_pure_half_training_holds_the_model_in_the_half_format() -> None:
+    cfg = TrainConfig(optimizer="sgd", lr=0.05, batch_size=8,
+                      precision=Precision("bf16", master_weights=False))
+    model = _factory()  # fp32: the job holds it in bf16, as a pure-bf16 node does
+    result = _train((2, 3, 4), cfg=cfg, model=model)
+    assert {v.dtype for v in result.state.values()} == {torch.bfloat16}
+    assert all(p.dtype == torch.bfloat16 for p in model.parameters())
+    assert math.isfinite(result.mean_loss)
+
+
+def test_adam_is_refused_in_pure_fp16_and_sgd_trains() -> None:
+    pure = Precision("fp16", master_weights=False)
+    for optimizer in ("adam", "adamw"):
+        with pytest.raises(ConfigurationError, match=f"training.optimizer: {optimizer} "
+                           "cannot train purely in fp16"):
+            _train((3, 4), cfg=TrainConfig(optimizer=optimizer, precision=pure))
+    result = _train((3, 4), cfg=TrainConfig(optimizer="sgd", batch_size=8, precision=pure))
+    assert all(bool(torch.isfinite(v).all()) for v in result.state.values())
+
+
+def test_a_diverging_slice_job_raises_a_located_error() -> None:
+    cfg = TrainConfig(optimizer="sgd", lr=1e30, batch_size=8)
+    with pytest.raises(TrainingDiverged, match=r"^training diverged: in slice training, "
+                       r"the loss became (nan|inf) at step 2 of 3 \(training.lr is 1e\+30, "
+                       r"training.weight_decay 0, training.grad_clip 0, training.dtype "
+                       r"fp32\); lower training.lr") as error:
+        _train((0, 1, 2, 3, 4), cfg=cfg)
+    assert "\n" not in str(error.value)
+
+
+def test_weights_broken_by_the_last_step_are_a_divergence() -> None:
+    cfg = TrainConfig(lr=1.0)
+    losses = [torch.tensor(2.0), torch.tensor(1.0)]
+    weights = [torch.ones(3), torch.tensor([1.0, math.inf])]
+    with pytest.raises(TrainingDiverged, match="the weights became inf or NaN in step 2"):
+        check_finite(losses, weights, cfg, "slice training")
+    assert check_finite(losses, weights[:1], cfg, "slice training") == 1.5
+    assert math.isnan(check_finite([], weights, cfg, "slice training"))
+
+
+def test_cost_only_jobs_are_not_a_divergence() -> None:
+    cfg = TrainConfig(lr=1e30, cost_only=True)
+    assert math.isnan(_train((4,), cfg=cfg).mean_loss)

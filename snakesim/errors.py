@@ -74,6 +74,22 @@ class ConfigurationError(SnakesimError):
     """A valid scenario that cannot run as asked (e.g. FedAvg without a server node)."""
 
 
+class SimulationStalled(ConfigurationError):
+    """The simulation ran out of events before the strategy finished: nothing can move.
+
+    Raised instead of writing a result that would claim every round ran (a bandwidth
+    trace stuck at 0, a node or link down for good with no route around it).
+    """
+
+    def __init__(self, at: float, unfinished: Sequence[str]) -> None:
+        shown = "; ".join(unfinished[:3]) or "no transfer or job is under way"
+        more = f" (and {len(unfinished) - 3} more)" if len(unfinished) > 3 else ""
+        super().__init__(f"the simulation stalled at {at:.6g} s with the strategy unfinished: "
+                         f"{shown}{more}; nothing scheduled can change that (check "
+                         "links.overrides traces and outages)")
+        self.at, self.unfinished = at, tuple(unfinished)
+
+
 class OutOfMemory(SnakesimError):
     """A compute job needs more memory than its node's budget: it does not run.
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from snakesim.config.file_links import mapping_problems
+from snakesim.config.model_checks import model_problems, scale_problems
 from snakesim.config.schema import (
     ExplicitTopology,
+    FileTopology,
     Listed,
     Scenario,
     StarTopology,
@@ -21,9 +24,23 @@ from snakesim.errors import Problem
 
 
 def check_scenario(scenario: Scenario) -> list[Problem]:
-    """Return every cross-reference problem of ``scenario`` (empty when it is sound)."""
+    """Return every cross-reference problem of ``scenario`` (empty when it is sound).
+
+    The size of the network is checked first, alone: the other checks list node names,
+    which for a topology over the limits would allocate before any rule is checked.
+    """
+    too_big = list(scale_problems(scenario))
+    if too_big:
+        return too_big
     return [*_topology(scenario), *_nodes(scenario), *_links(scenario), *_strategy(scenario),
-            *_snake(scenario), *_outages(scenario)]
+            *_snake(scenario), *_outages(scenario), *model_problems(scenario),
+            *_file_links(scenario)]
+
+
+def _file_links(s: Scenario) -> list[Problem]:
+    if not isinstance(s.topology, FileTopology):
+        return []
+    return mapping_problems(s.topology, s.links)
 
 
 def _outages(s: Scenario) -> Iterator[Problem]:

@@ -8,17 +8,21 @@ here, so ``from snakesim.config.schema import StarTopology`` keeps working.
 
 from __future__ import annotations
 
+import itertools
+import math
+import operator
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
     Discriminator,
     Field,
+    StrictFloat,
     Tag,
     model_validator,
 )
 
-from snakesim.config.graphfile import file_nodes
+from snakesim.config.graphfile import file_nodes, read_graph
 from snakesim.config.quantities import (
     BitsPerSecond,
     Bytes,
@@ -59,7 +63,7 @@ class LogNormal(Frozen, Generic[T]):
 
     dist: Literal["lognormal"]
     median: T
-    sigma: float = Field(ge=0)
+    sigma: float = Field(ge=0, le=4)  # e^4 per standard deviation keeps draws finite
 
 
 class Listed(Frozen, Generic[T]):
@@ -139,7 +143,7 @@ class LinkValues(Frozen):
     it. ``loss`` is a fixed goodput reduction (not a TCP model).
     """
 
-    between: tuple[str, str]
+    between: Annotated[tuple[str, str], Field(strict=False)]  # YAML gives a list
     latency: NonNegSeconds | None = None
     bandwidth: BitsPerSecond | None = None
     reverse_bandwidth: BitsPerSecond | None = None
@@ -219,15 +223,15 @@ class GeometricTopology(Frozen):
 
     kind: Literal["geometric"]
     nodes: Annotated[int, Field(ge=2, le=100_000)] | list[str] = 20
-    area: tuple[float, float] = Field(default=(1000.0, 1000.0))
-    radius: float = Field(default=300.0, gt=0)
-    propagation_speed: float = Field(default=2e8, gt=0)
+    area: Annotated[tuple[StrictFloat, StrictFloat], Field(strict=False)] = (1000.0, 1000.0)
+    radius: float = Field(default=300.0, gt=0, le=1e9)
+    propagation_speed: float = Field(default=2e8, ge=1, le=3e8)
     server: str | None = None
 
     @model_validator(mode="after")
     def _positive_area(self) -> GeometricTopology:
-        if min(self.area) <= 0:
-            raise ValueError("area: both sides must be > 0 (metres)")
+        if min(self.area) <= 0 or max(self.area) > 1e9:
+            raise ValueError("area: both sides must be > 0 and at most 1e9 (metres)")
         return self
 
 
@@ -307,6 +311,35 @@ def tier_names(topology: TieredTopology) -> list[list[str]]:
         width *= tier.count
         names.append([f"{tier.name}{i + 1}" for i in range(width)])
     return names
+
+
+def size_of(topology: Topology) -> tuple[int, float]:
+    """``(nodes, links)`` of a topology, computed without building it.
+
+    A geometric graph's links are its expected count (pairs within the radius); a
+    file's come from reading the file (bounded by `snakesim.config.limits`).
+    """
+    if isinstance(topology, TieredTopology):
+        widths = itertools.accumulate((t.count for t in topology.tiers), operator.mul)
+        nodes = sum(widths)
+        return nodes, nodes - topology.tiers[0].count
+    if isinstance(topology, FileTopology):
+        graph = read_graph(topology.path, topology.format)
+        return graph.number_of_nodes(), graph.number_of_edges()
+    if isinstance(topology, StarTopology):
+        clients = topology.clients
+        n = clients if isinstance(clients, int) else len(clients)
+        return n + 1, n
+    if isinstance(topology, ExplicitTopology):
+        return len(topology.nodes), len(topology.edges)
+    count = topology.nodes
+    n = count if isinstance(count, int) else len(count)
+    pairs = n * (n - 1) / 2
+    if isinstance(topology, GeometricTopology):
+        width, height = topology.area
+        return n, pairs * min(1.0, math.pi * topology.radius**2 / (width * height))
+    links = {"line": n - 1, "ring": n, "mesh": pairs}[topology.kind]
+    return n, links
 
 
 def node_names(topology: Topology) -> list[str]:

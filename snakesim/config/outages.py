@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from snakesim.config.quantities import NonNegSeconds, Seconds
+from snakesim.config.quantities import NonNegSeconds, OutageSeconds
 from snakesim.config.strategies import Frozen
 
 
@@ -20,8 +20,8 @@ class Window(Frozen):
     """A scheduled outage from ``start`` for ``duration``, repeating every ``period``."""
 
     start: NonNegSeconds
-    duration: Seconds
-    period: Seconds | None = None
+    duration: OutageSeconds
+    period: OutageSeconds | None = None
 
     @model_validator(mode="after")
     def _period_after_duration(self) -> Window:
@@ -34,14 +34,14 @@ class ExponentialTime(Frozen):
     """Durations drawn from an exponential distribution with this mean."""
 
     dist: Literal["exponential"]
-    mean: Seconds
+    mean: OutageSeconds
 
 
 class FixedTime(Frozen):
     """The same duration every time."""
 
     dist: Literal["fixed"]
-    value: Seconds
+    value: OutageSeconds
 
 
 class UniformTime(Frozen):
@@ -49,7 +49,7 @@ class UniformTime(Frozen):
 
     dist: Literal["uniform"]
     low: NonNegSeconds
-    high: Seconds
+    high: OutageSeconds
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformTime:
@@ -71,7 +71,7 @@ class OnOff(Frozen):
 class LinkOutage(Frozen):
     """Outages of the link between two nodes (both directions)."""
 
-    between: tuple[str, str]
+    between: Annotated[tuple[str, str], Field(strict=False)]  # YAML gives a list
     windows: list[Window] = Field(default_factory=list)
     stochastic: OnOff | None = None
 
@@ -95,7 +95,7 @@ class OutagePolicy(Frozen):
     """
 
     transfers: Literal["pause", "retry"] = "pause"
-    retry_backoff: NonNegSeconds = 1.0
+    retry_backoff: OutageSeconds = 1.0
     jobs: Literal["rerun", "resume"] = "rerun"
 
 

@@ -9,6 +9,7 @@ checked by `snakesim.config.checks`, which reports them with key paths.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -139,6 +140,11 @@ Partition = Annotated[
     Field(discriminator="kind"),
 ]
 
+SYNTHETIC_VALUES = 200_000_000
+"""The most values (samples x shape) a synthetic data set may have: 800 MB as float32."""
+CORPUS_WORDS = 50_000_000
+"""The most words the generated corpus may have."""
+
 FILE_DATASETS = ("cifar10", "mnist", "fashion_mnist")
 """Data sets read from a local folder (``data.path``)."""
 
@@ -146,20 +152,40 @@ FILE_DATASETS = ("cifar10", "mnist", "fashion_mnist")
 class SyntheticSpec(Frozen):
     """A seeded synthetic set: class prototypes plus Gaussian noise."""
 
-    samples: int = Field(default=2000, ge=2)
-    classes: int = Field(default=10, ge=2)
-    shape: list[Annotated[int, Field(ge=1)]] = Field(default=[1, 8, 8], min_length=1,
-                                                      max_length=3)
-    noise: float = Field(default=1.0, ge=0)
-    seed: int = Field(default=0, ge=0)
+    samples: int = Field(default=2000, ge=2, le=1_000_000)
+    classes: int = Field(default=10, ge=2, le=10_000)
+    shape: list[Annotated[int, Field(ge=1, le=4096)]] = Field(default=[1, 8, 8], min_length=1,
+                                                               max_length=3)
+    noise: float = Field(default=1.0, ge=0, le=1e6)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+
+    @model_validator(mode="after")
+    def _fits_in_memory(self) -> SyntheticSpec:
+        values = self.samples * math.prod(self.shape)
+        if values > SYNTHETIC_VALUES:
+            raise ValueError(f"samples x shape is {values:.3g} values (limit "
+                             f"{SYNTHETIC_VALUES:.0e}, {4 * SYNTHETIC_VALUES / 1e9:g} GB "
+                             "as float32); use fewer samples or a smaller shape")
+        if self.classes > self.samples:
+            raise ValueError(f"needs at least one sample per class ({self.classes} classes, "
+                             f"{self.samples} samples)")
+        return self
 
 
 class CorpusSpec(Frozen):
     """The generated corpus (`snakesim.learning.corpus`): one topic per source."""
 
     sources: int = Field(default=8, ge=1, le=1000)
-    words_per_source: int = Field(default=4000, ge=10)
-    seed: int = Field(default=0, ge=0)
+    words_per_source: int = Field(default=4000, ge=10, le=10_000_000)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> CorpusSpec:
+        words = self.sources * self.words_per_source
+        if words > CORPUS_WORDS:
+            raise ValueError(f"sources x words_per_source is {words:.3g} words (limit "
+                             f"{CORPUS_WORDS:.0e}); use a text file for a larger corpus")
+        return self
 
 
 class TextSpec(Frozen):
@@ -192,7 +218,7 @@ class DataSpec(Frozen):
     synthetic: SyntheticSpec | None = Field(default=None, validate_default=True)
     text: TextSpec | None = Field(default=None, validate_default=True)
     test_fraction: float = Field(default=0.25, gt=0, lt=1)
-    split_seed: int = Field(default=0, ge=0)
+    split_seed: int = Field(default=0, ge=0, le=2**32 - 1)  # scikit-learn's limit
     partition: Partition = IIDPartition(kind="iid")
 
     @field_validator("path")
@@ -270,7 +296,8 @@ class ModelSpec(Frozen):
     name: Literal["digits_cnn", "vgg11", "mlp", "causal_lm"] = "digits_cnn"
     width: int = Field(default=16, ge=1, le=512)
     width_mult: float = Field(default=1.0, gt=0, le=4)
-    hidden: list[Annotated[int, Field(ge=1)]] = Field(default=[256, 128], max_length=32)
+    hidden: list[Annotated[int, Field(ge=1, le=65_536)]] = Field(default=[256, 128],
+                                                                max_length=32)
     lm: LMSpec | None = None
 
     @model_validator(mode="after")
@@ -295,17 +322,27 @@ class TrainingSpec(Frozen):
     """Local training settings shared by all strategies."""
 
     optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
-    lr: float = Field(default=0.05, gt=0)
+    lr: float = Field(default=0.05, gt=0, le=1e6)
     momentum: float = Field(default=0.9, ge=0, lt=1)
-    weight_decay: float = Field(default=0.0, ge=0)
-    batch_size: int = Field(default=32, ge=1)
-    local_epochs: int = Field(default=1, ge=1)
-    rounds: int = Field(default=10, ge=1)
+    weight_decay: float = Field(default=0.0, ge=0, le=1e6)
+    batch_size: int = Field(default=32, ge=1, le=10_000_000)
+    local_epochs: int = Field(default=1, ge=1, le=10_000)
+    rounds: int = Field(default=10, ge=1, le=1_000_000)
     dtype: Literal["fp32", "bf16", "fp16"] = "fp32"
     master_weights: bool = True
     """With dtype bf16/fp16: keep fp32 master weights, gradients and optimizer state
     (mixed precision); false trains purely in the half format."""
-    grad_clip: float = Field(default=0.0, ge=0)
+    grad_clip: float = Field(default=0.0, ge=0, le=1e9)
+
+    @model_validator(mode="after")
+    def _adam_state_fits_the_format(self) -> TrainingSpec:
+        # Pure fp16 keeps Adam's state in fp16: its epsilon (1e-8) and any second moment
+        # of a gradient below ~5e-3 round to 0, so the first step divides by zero.
+        if self.dtype == "fp16" and not self.master_weights and self.optimizer != "sgd":
+            raise ValueError(f"optimizer {self.optimizer} cannot train in pure fp16 (its "
+                             "state underflows to 0 and the first step is NaN): use sgd, "
+                             "dtype bf16, or master_weights: true")
+        return self
 
 
 # ------------------------------------------------------------------------ scenario
@@ -314,7 +351,7 @@ class Scenario(Frozen):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     description: str = ""
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
     data: DataSpec = DataSpec()
     model: ModelSpec = ModelSpec()
     training: TrainingSpec = TrainingSpec()

@@ -13,9 +13,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 
 class Frozen(BaseModel):
-    """Base of every schema model: immutable, and unknown keys are errors."""
+    """Base of every schema model: immutable, unknown keys are errors, types are strict.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Strict: a boolean is never a number (``rounds: true`` is an error, not 1), a float
+    is never an integer (``clients: 1e9`` is an error, not a billion clients) and a
+    numeric string is never a number; quantities with units (`snakesim.config.quantities`)
+    parse their own strings. Numbers must be finite (``lr: .inf`` is an error).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 def _on_off(value: object) -> object:
@@ -32,7 +38,7 @@ class SnakeAssignment(Frozen):
     """How Snake Learning splits the body groups into windows along the route."""
 
     kind: Literal["proportional", "even", "memory_aware", "explicit"] = "proportional"
-    map: dict[str, list[Annotated[int, Field(ge=0)]]] | None = None
+    map: dict[str, list[Annotated[int, Field(ge=0, le=100_000)]]] | None = None
 
     @model_validator(mode="after")
     def _map_iff_explicit(self) -> SnakeAssignment:
@@ -46,7 +52,7 @@ class SnakeWindow(Frozen):
     """A fixed window per node, or a sliding window of ``width`` groups."""
 
     kind: Literal["fixed", "sliding"] = "fixed"
-    width: int | None = Field(default=None, ge=1)
+    width: int | None = Field(default=None, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _width_if_sliding(self) -> SnakeWindow:
@@ -76,8 +82,8 @@ class SnakeStrategy(Frozen):
     send: Literal["changed", "trainable", "whole"] = "changed"
     frozen_dtype: Literal["fp32", "fp16", "bf16", "int8"] = "fp32"
     distill: Annotated[Literal["off", "on", "auto"], BeforeValidator(_on_off)] = "off"
-    distill_weight: float = Field(default=1.0, gt=0)
-    distill_temperature: float = Field(default=2.0, gt=0)
+    distill_weight: float = Field(default=1.0, gt=0, le=1e6)
+    distill_temperature: float = Field(default=2.0, ge=0.01, le=1000)
     distill_threshold: float = Field(default=0.3, ge=0, le=1)
     target_accuracy: float | None = Field(default=None, gt=0, le=1)
 
@@ -90,7 +96,7 @@ class LoraSpec(Frozen):
     """
 
     rank: int = Field(default=8, ge=1, le=4096)
-    alpha: int = Field(default=16, ge=1)
+    alpha: int = Field(default=16, ge=1, le=1_000_000)
     dropout: float = Field(default=0.0, ge=0, lt=1)
     targets: list[Annotated[str, Field(min_length=1)]] = Field(
         default=["q_proj", "v_proj"], min_length=1)
@@ -115,7 +121,7 @@ class FedProxStrategy(Frozen):
     name: Literal["fedprox"]
     server: str | None = None
     fraction: float = Field(default=1.0, gt=0, le=1)
-    mu: float = Field(default=0.01, ge=0)
+    mu: float = Field(default=0.01, ge=0, le=1e6)
 
 
 class CentralStrategy(Frozen):
@@ -139,7 +145,7 @@ class SplitStrategy(Frozen):
 
     name: Literal["split"]
     server: str | None = None
-    cut: int = Field(default=1, ge=1)
+    cut: int = Field(default=1, ge=1, le=100_000)
     handoff: Literal["server", "p2p"] = "server"
 
 
@@ -149,7 +155,7 @@ class SplitFedStrategy(Frozen):
     name: Literal["splitfed"]
     server: str | None = None
     fed_server: str | None = None
-    cut: int = Field(default=1, ge=1)
+    cut: int = Field(default=1, ge=1, le=100_000)
 
 
 Strategy = Annotated[SnakeStrategy | FedAvgStrategy | SplitStrategy

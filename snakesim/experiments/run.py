@@ -22,6 +22,7 @@ from snakesim.config.schema import (
     ShardsPartition,
     client_names,
 )
+from snakesim.errors import SimulationStalled
 from snakesim.experiments.build import (
     build_model,
     cost_model,
@@ -88,6 +89,8 @@ def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None
     finally:
         gc.unfreeze()
     outages.close()
+    if not done.triggered:  # out of events, yet the strategy waits: never call it done
+        raise SimulationStalled(float(world.env.now), fabric.unfinished())
     energy = {frozenset((u, v)): float(d["energy_per_bit"])
               for u, v, d in fabric.graph.edges(data=True)}
     frames = world.ledger.to_frames(run_id(scenario), strategy.name,

@@ -94,6 +94,17 @@ class Processors:
             self._effect(f"node {name}", "job_lost", -1, name)
         self._start(j)
 
+    def unfinished(self) -> list[str]:
+        """Every job not finished yet, in words (running, or waiting for its node)."""
+        lines = []
+        for name, queue in self._queues.items():
+            for j in queue:
+                state = ("running" if self._running.get(name) is j else
+                         "waiting: the node is down" if not self._router.node_up(name)
+                         else "queued behind another job")
+                lines.append(f"a {j.kind} job of round {j.round} on node {name} ({state})")
+        return lines
+
     def _start(self, j: _Job) -> None:
         """Run ``j`` (the head of its node's queue) now, or once its node is up."""
         name = j.attrs.name

@@ -33,7 +33,7 @@ from snakesim.network.nodes import NodeAttrs, draw_nodes
 from snakesim.network.routing import Router
 from snakesim.network.topology import LinkTrace, build_graph
 from snakesim.network.traces import TracePlayer
-from snakesim.network.transfers import Transfer
+from snakesim.network.transfers import Transfer, describe_transfer
 from snakesim.records import EffectRecord, TransferRecord
 from snakesim.sim.world import World
 
@@ -84,6 +84,7 @@ class Fabric:
             self._latency[(u, v)] = self._latency[(v, u)] = max(float(latency), 0.0)
         self._policy = (transfers, float(retry_backoff), jobs)
         self._next_transfer = 0
+        self._in_flight: dict[int, Transfer] = {}  # sent, not yet delivered
         traces: dict[tuple[str, str], Trace] = {}
         for _, _, data in graph.edges(data=True):
             spec: LinkTrace | None = data.get("trace")
@@ -242,6 +243,7 @@ class Fabric:
         transfer_id = self._next_transfer
         self._next_transfer += 1
         transfer = Transfer(self, transfer_id, src, dst, int(nbytes), kind, round, payload)
+        self._in_flight[transfer_id] = transfer
         self._hop(transfer)
         return transfer.done
 
@@ -293,6 +295,7 @@ class Fabric:
             transfer_id=t.id, kind=t.kind, round=t.round, src=src, dst=nxt,
             nbytes=nbytes, hops=len(visited) - 1, path=">".join(visited), start_s=t.start,
             end_s=float(self._env.now)))
+        del self._in_flight[t.id]
         t.done.succeed(t.payload)
 
     # ----------------------------------------------------------------- compute
@@ -332,6 +335,23 @@ class Fabric:
             return self._env.event().fail(OutOfMemory(node, job.peak_memory_bytes,
                                                       attrs.memory_bytes, kind))
         return self._processors.submit(attrs, job, flops, kind, round)
+
+    def unfinished(self) -> list[str]:
+        """What is still under way, in words: transfers not delivered, jobs not done.
+
+        Asked when the simulation has run out of events before the strategy finished,
+        so each entry says why it cannot move on (e.g. a link whose rate is 0).
+        """
+        return [*(describe_transfer(self, t) for t in self._in_flight.values()),
+                *self._processors.unfinished()]
+
+    def link_rate(self, src: str, dst: str) -> float:
+        """The rate direction ``src -> dst`` carries now (0 while it is down)."""
+        return self.channel(src, dst).bandwidth
+
+    def link_up(self, src: str, dst: str) -> bool:
+        """Whether the link ``src - dst`` and both its nodes are up."""
+        return self._router.link_up(src, dst)
 
     def exclude(self, node: str, reason: str) -> None:
         """Record a strategy's decision to leave ``node`` out (an ``excluded`` effect).

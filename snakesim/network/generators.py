@@ -15,9 +15,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from snakesim.config.file_links import link_quantity
 from snakesim.config.graphfile import read_graph
 from snakesim.config.schema import (
-    FileAttribute,
     FileTopology,
     GeometricTopology,
     LinksSpec,
@@ -26,7 +26,6 @@ from snakesim.config.schema import (
 )
 from snakesim.errors import ConfigurationError
 from snakesim.network.presets import LINKS
-from snakesim.units import Dimension, parse_quantity
 
 
 def tiered_edges(topology: TieredTopology,
@@ -100,31 +99,12 @@ def file_graph(topology: FileTopology, links: LinksSpec) -> nx.Graph:
     graph = nx.Graph()
     graph.add_nodes_from(source.nodes)
     for u, v, data in source.edges(data=True):
-        graph.add_edge(u, v, latency=_quantity(topology.latency, data, u, v, "latency",
-                                               Dimension.TIME, float(links.latency)),
-                       bandwidth=_quantity(topology.bandwidth, data, u, v, "bandwidth",
-                                           Dimension.BANDWIDTH, float(links.bandwidth)))
+        graph.add_edge(u, v, latency=link_quantity(topology.latency, data, u, v, "latency",
+                                                   float(links.latency)),
+                       bandwidth=link_quantity(topology.bandwidth, data, u, v, "bandwidth",
+                                               float(links.bandwidth)))
     if not nx.is_connected(graph):
         parts = sorted(sorted(c)[0] for c in nx.connected_components(graph))
         raise ConfigurationError(f"topology.path: {topology.path} is not connected "
                                  f"(components start at {', '.join(parts[:5])})")
     return graph
-
-
-def _quantity(mapping: FileAttribute | None, data: dict[str, Any], u: str, v: str,
-              key: str, dimension: Dimension, default: float) -> float:
-    if mapping is None:
-        return default
-    where = f"topology.{key}.attribute"
-    if mapping.attribute not in data:
-        raise ConfigurationError(f"{where}: link {u}-{v} has no '{mapping.attribute}' "
-                                 f"(it has {', '.join(sorted(data)) or 'no attributes'})")
-    raw = data[mapping.attribute]
-    text = f"{raw} {mapping.unit}" if mapping.unit else raw
-    try:
-        value = parse_quantity(text, dimension)
-    except ValueError as err:
-        raise ConfigurationError(f"{where}: link {u}-{v}: {err} (got {raw!r})") from None
-    if value < 0 or (value == 0 and dimension is Dimension.BANDWIDTH):
-        raise ConfigurationError(f"{where}: link {u}-{v}: must be > 0 (got {raw!r})")
-    return value

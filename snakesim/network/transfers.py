@@ -54,3 +54,17 @@ class Transfer:
     def arrived(self, _: simpy.Event) -> None:
         """The hop's latency has passed: the bits are at the next node."""
         self.fabric._arrived(self)
+
+
+def describe_transfer(fabric: Fabric, t: Transfer) -> str:
+    """Where an undelivered transfer is and why it may not move (for stall errors)."""
+    what = (f"transfer {t.id} ({t.kind}, round {t.round}, {t.visited[0]} -> {t.dst}, "
+            f"{t.nbytes:,} B) at {t.here}")
+    if t.nxt == t.here or t.route is None:
+        return f"{what}: waiting for a live route to {t.dst}"
+    if not fabric.link_up(t.here, t.nxt):
+        return f"{what}: link {t.here}-{t.nxt} is down"
+    rate = fabric.link_rate(t.here, t.nxt)
+    if rate <= 0.0:
+        return f"{what}: link {t.here} -> {t.nxt} carries 0 bit/s (its bandwidth trace)"
+    return f"{what}: on link {t.here} -> {t.nxt} at {rate:.3g} bit/s"

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from snakesim.config.checks import check_scenario
 from snakesim.config.schema import Scenario
+from snakesim.config.yamlfile import FileTooLarge, parse_yaml, read_bounded
 from snakesim.errors import ConfigurationError, Problem, ScenarioError
 
 
@@ -44,7 +44,17 @@ def load_scenario(path: str | Path, *, seed: int | None = None) -> Scenario:
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Parse a YAML file whose top level must be a mapping."""
+    """Parse a YAML file whose top level must be a mapping.
+
+    The file goes through `snakesim.config.yamlfile`: at most ``SNAKESIM_MAX_FILE_MB``,
+    the YAML 1.2 core schema, no duplicate keys, bounded nesting and alias expansion.
+
+    Raises
+    ------
+    ScenarioError
+        One located problem if the file is missing, too large, unreadable, not YAML, or
+        its top level is not a mapping.
+    """
     source = str(path)
     file = Path(path)
     if not file.exists():
@@ -52,15 +62,12 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not file.is_file():
         raise ScenarioError(source, [Problem("", "not a file", None, False)])
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+        raw = read_bounded(file)
+    except FileTooLarge as err:
+        raise ScenarioError(source, [Problem("", str(err), None, False)]) from None
+    except OSError as err:
         raise ScenarioError(source, [Problem("", f"cannot read: {err}", None, False)]) from err
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ScenarioError(_yaml_location(source, err),
-                            [Problem("", f"YAML syntax error: {_yaml_problem(err)}", None,
-                                     False)]) from err
+    data = parse_yaml(raw, source)
     if not isinstance(data, dict):
         raise ScenarioError(source, [Problem("", "must be a mapping of keys to values "
                                              "(name:, strategy:, ...)", type(data).__name__)])
@@ -179,15 +186,3 @@ def _rule(item: Mapping[str, Any]) -> str:
         if msg.startswith(prefix):
             msg = msg[len(prefix):]
     return msg[0].lower() + msg[1:] if msg else msg
-
-
-def _yaml_location(source: str, err: yaml.YAMLError) -> str:
-    mark = getattr(err, "problem_mark", None)
-    if mark is None:
-        return source
-    return f"{source}:{mark.line + 1}:{mark.column + 1}"
-
-
-def _yaml_problem(err: yaml.YAMLError) -> str:
-    problem = getattr(err, "problem", None)
-    return str(problem) if problem else str(err).splitlines()[0]

@@ -6,7 +6,9 @@ The folder (as unpacked from ``cifar-10-python.tar.gz``, usually named
 1024 red, then green, then blue values of a 32 x 32 image, row-major) and ``b'labels'``;
 ``batches.meta`` has ``b'label_names'``. Nothing is downloaded.
 
-The batches are pickles: only load a folder you trust (as with any pickle file).
+The batches are pickles, read by `BatchUnpickler`: it builds only what such a batch holds
+(dicts, lists, bytes, str, numbers and numpy arrays), so a pickle that asks for any other
+callable (``os.system``, ``eval``, ...) is refused before it runs.
 """
 
 from __future__ import annotations
@@ -34,12 +36,60 @@ def check_folder(folder: Path, key: str = "data.path") -> None:
         raise ConfigurationError(f"{key}: {folder}: missing {', '.join(missing)} ({_EXPECTED})")
 
 
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles use it for bytes, and for nothing else."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"_codecs.encode with {type(text).__name__} and "
+                                     f"{encoding!r}, not latin1 text")
+    return text.encode("latin1")
+
+
+# What numpy arrays, dtypes and scalars pickle to, under numpy 1 and 2 names; protocol 5
+# pickles arrays through `_frombuffer`.
+_NUMPY = {(module, name)
+          for core in ("numpy.core", "numpy._core")
+          for module, name in [(f"{core}.multiarray", "_reconstruct"),
+                               (f"{core}.multiarray", "scalar"),
+                               (f"{core}.numeric", "_frombuffer")]}
+_NUMPY |= {("numpy", "ndarray"), ("numpy", "dtype")}
+
+
+class BatchUnpickler(pickle.Unpickler):
+    """An unpickler that builds only what a CIFAR-10 python batch holds.
+
+    Dicts, lists, tuples, bytes, str and numbers need no class lookup; of the globals a
+    pickle can name, only numpy's array, dtype and scalar reconstructors and the latin-1
+    ``_codecs.encode`` are admitted. Anything else raises `Refused` before it is called.
+    """
+
+    class Refused(pickle.UnpicklingError):
+        """The pickle names a global outside the allowlist."""
+
+        def __init__(self, module: str, name: str) -> None:
+            super().__init__(f"{module}.{name}")
+            self.qualified = f"{module}.{name}"
+
+    def find_class(self, module: str, name: str) -> Any:
+        """The allowed global ``module.name``; any other raises `Refused`."""
+        if (module, name) in _NUMPY:
+            return super().find_class(module, name)
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_encode
+        raise BatchUnpickler.Refused(module, name)
+
+
 def _unpickle(path: Path) -> dict[bytes, Any]:
     try:
         with path.open("rb") as stream:
-            data = pickle.load(stream, encoding="bytes")
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError) as err:
-        raise ConfigurationError(f"data.path: {path}: cannot read a CIFAR batch: {err}") from None
+            data = BatchUnpickler(stream, encoding="bytes").load()
+    except BatchUnpickler.Refused as err:
+        raise ConfigurationError(
+            f"data.path: {path}: refusing to load: the pickle asks for {err.qualified}; a "
+            "CIFAR batch holds only arrays, lists and bytes") from None
+    except Exception as err:  # a malformed pickle raises many types; all are the file's
+        detail = " ".join(f"{type(err).__name__}: {err}".split())[:300]
+        raise ConfigurationError(f"data.path: {path}: cannot read a CIFAR batch: "
+                                 f"{detail}") from None
     if not isinstance(data, dict):
         raise ConfigurationError(f"data.path: {path}: not a CIFAR batch (a {type(data).__name__})")
     return data

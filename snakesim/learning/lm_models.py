@@ -72,7 +72,10 @@ def load_lm_config(*, preset: str | None = None, config: str | None = None,
     try:
         if pretrained is not None:
             # local_files_only: a hub id resolves from the cache; snakesim never downloads.
-            cfg = transformers.AutoConfig.from_pretrained(pretrained, local_files_only=True)
+            # trust_remote_code=False: a config.json asking for its own Python code
+            # (auto_map) is refused, never executed.
+            cfg = transformers.AutoConfig.from_pretrained(pretrained, local_files_only=True,
+                                                          trust_remote_code=False)
             for key, value in (overrides or {}).items():
                 setattr(cfg, key, value)
             return cfg
@@ -102,7 +105,8 @@ def lm_factory(config: Any, *, seed: int, pretrained: str | None = None) -> Mode
             try:
                 model = transformers.AutoModelForCausalLM.from_pretrained(
                     pretrained, config=config, attn_implementation="sdpa",
-                    dtype=torch.float32, local_files_only=True)
+                    dtype=torch.float32, local_files_only=True, trust_remote_code=False,
+                    weights_only=True)  # .bin checkpoints: torch's weights-only unpickler
             except OSError as exc:
                 raise ConfigurationError(f"model.lm.pretrained: cannot load weights from "
                                          f"{pretrained}: {str(exc).splitlines()[0]}") from None

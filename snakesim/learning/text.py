@@ -134,8 +134,9 @@ class HFTokenizer:
             raise MissingDependencyError(
                 "transformers", "llm", "tokenising text with a model's tokenizer") from err
         try:
-            tok: Any = transformers.AutoTokenizer.from_pretrained(name_or_path,
-                                                                  local_files_only=True)
+            # Local files only, and never a tokenizer's own Python code (auto_map).
+            tok: Any = transformers.AutoTokenizer.from_pretrained(
+                name_or_path, local_files_only=True, trust_remote_code=False)
         except Exception as err:  # any failure of a user-given path is a located error
             detail = " ".join(f"{type(err).__name__}: {err}".split())
             raise ConfigurationError(

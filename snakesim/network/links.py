@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import io
 import math
 from dataclasses import dataclass
 from heapq import heappop, heappush
@@ -33,6 +34,7 @@ from typing import Protocol
 
 import simpy
 
+from snakesim.config.yamlfile import FileTooLarge, NotUtf8, decode_utf8, read_bounded
 from snakesim.errors import ConfigurationError
 from snakesim.units import Dimension, parse_quantity
 
@@ -265,7 +267,8 @@ def read_trace(path: str | Path, where: str, *, repeat: bool = False) -> Trace:
     Cells are numbers in seconds and bit/s, or quantities with units (``1.5 s``,
     ``100 Mbps``). Times start at >= 0 and increase strictly; bandwidths are >= 0 (0
     stalls the link). With ``repeat`` the first row must be at time 0 and there must be
-    a later row (its time is the period).
+    a later row (its time is the period). The file is at most ``SNAKESIM_MAX_FILE_MB``
+    of UTF-8 text.
 
     Raises
     ------
@@ -274,15 +277,10 @@ def read_trace(path: str | Path, where: str, *, repeat: bool = False) -> Trace:
         ``<where>: <file>: ...`` when the file cannot be read or has no rows.
     """
     name = str(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        raise ConfigurationError(f"{where}: {name}: cannot read the trace: {reason}") from None
+    rows = _trace_rows(Path(path), where)
 
     def bad(row: int, rule: str, value: object) -> ConfigurationError:
-        return ConfigurationError(f"{where}: {name}:{row}: {rule} (got {value!r})")
+        return ConfigurationError(f"{where}: {name}:{row}: {rule} (got {_shown(value)})")
 
     header = [cell.strip().lower() for cell in rows[0]] if rows else []
     if header != ["time", "bandwidth"]:
@@ -294,20 +292,15 @@ def read_trace(path: str | Path, where: str, *, repeat: bool = False) -> Trace:
             continue  # blank line
         if len(cells) != 2:
             raise bad(line, "a row needs 2 cells, time and bandwidth", ",".join(cells))
-        try:
-            time = parse_quantity(cells[0].strip(), Dimension.TIME)
-        except ValueError as err:
-            raise bad(line, f"time: {err}", cells[0]) from None
-        try:
-            rate = parse_quantity(cells[1].strip(), Dimension.BANDWIDTH)
-        except ValueError as err:
-            raise bad(line, f"bandwidth: {err}", cells[1]) from None
-        if not (math.isfinite(time) and time >= 0.0):
-            raise bad(line, "time must be a finite number >= 0 s", cells[0])
+        values = []
+        for cell, dimension in ((cells[0], Dimension.TIME), (cells[1], Dimension.BANDWIDTH)):
+            try:
+                values.append(_trace_cell(cell, dimension))
+            except ValueError as err:
+                raise bad(line, str(err), cell) from None
+        time, rate = values
         if times and time <= times[-1]:
             raise bad(line, f"times must increase (previous row: {times[-1]:g} s)", cells[0])
-        if not (math.isfinite(rate) and rate >= 0.0):
-            raise bad(line, "bandwidth must be a finite number >= 0 bit/s", cells[1])
         times.append(time)
         rates.append(rate)
     if not times:
@@ -317,3 +310,49 @@ def read_trace(path: str | Path, where: str, *, repeat: bool = False) -> Trace:
             f"{where}: {name}: trace_repeat needs a first row at time 0 and a later row "
             f"(its time is the period; got {len(times)} row(s), first at {times[0]:g} s)")
     return Trace(tuple(times), tuple(rates), repeat)
+
+
+# A trace cell is a number and maybe a unit; a longer one is refused before it reaches
+# the quantity pattern, whose matching time grows with the square of the cell's length.
+_MAX_CELL = 100
+
+
+def _trace_cell(cell: str, dimension: Dimension) -> float:
+    """A time (s) or bandwidth (bit/s) cell of a trace; `ValueError` names the rule."""
+    column = "time" if dimension is Dimension.TIME else "bandwidth"
+    text = cell.strip()
+    if len(text) > _MAX_CELL:
+        raise ValueError(f"{column}: a cell of {len(text)} characters is not a quantity")
+    try:
+        value = parse_quantity(text, dimension)
+    except ValueError as err:
+        raise ValueError(f"{column}: {err}") from None
+    if not (math.isfinite(value) and value >= 0.0):
+        unit = "s" if dimension is Dimension.TIME else "bit/s"
+        raise ValueError(f"{column} must be a finite number >= 0 {unit}")
+    return value
+
+
+def _trace_rows(path: Path, where: str) -> list[list[str]]:
+    """The CSV rows of a trace file, read within the file-size limit as UTF-8."""
+    try:
+        text = decode_utf8(read_bounded(path))
+    except NotUtf8 as err:
+        raise ConfigurationError(f"{where}: {path}:{err.line}: {err} at column "
+                                 f"{err.column}") from None
+    except FileTooLarge as err:
+        raise ConfigurationError(f"{where}: {path}: cannot read the trace: {err}") from None
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise ConfigurationError(f"{where}: {path}: cannot read the trace: {reason}") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return list(reader)
+    except csv.Error as err:  # a NUL byte, a cell over csv's field size limit
+        raise ConfigurationError(f"{where}: {path}:{reader.line_num}: not a CSV row: "
+                                 f"{err}") from None
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -187,9 +187,11 @@ def run(
 
         try:
             result = run_scenario(scenario, on_progress=progress)
-        except ConfigurationError as error:
-            # A valid file that cannot run as asked: still say which file.
-            raise ConfigurationError(f"{file}: {error}") from None
+        except SnakesimError as error:
+            # A valid file that cannot run as asked (a node out of memory, a stall): still
+            # say which file, on every line.
+            raise ConfigurationError("\n".join(f"{file}: {line}" for line in
+                                                str(error).splitlines())) from None
     write_run(target, scenario, result.summary, result.frames)
     if not quiet:
         out.print(summary_table(result.summary))

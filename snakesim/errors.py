@@ -74,6 +74,10 @@ class ConfigurationError(SnakesimError):
     """A valid scenario that cannot run as asked (e.g. FedAvg without a server node)."""
 
 
+class TrainingDiverged(ConfigurationError):
+    """A training job's loss became inf or NaN: the settings make training diverge."""
+
+
 class SimulationStalled(ConfigurationError):
     """The simulation ran out of events before the strategy finished: nothing can move.
 

@@ -59,6 +59,9 @@ UNITS: dict[Dimension, dict[str, float]] = _unit_table()
 BASE_UNIT = {Dimension.TIME: "s", Dimension.SIZE: "B", Dimension.BANDWIDTH: "bps",
              Dimension.COMPUTE: "FLOPS", Dimension.ENERGY: "J", Dimension.POWER: "W"}
 
+MAX_TEXT = 64
+"""The longest string read as a quantity (``"1.5e-3 GFLOPS"`` needs 13 characters)."""
+
 _PATTERN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)?\s*$")
 
 
@@ -88,6 +91,10 @@ def parse_quantity(value: object, dimension: Dimension) -> float:
     if isinstance(value, (int, float)):
         number = float(value)
     elif isinstance(value, str):
+        # A quantity is short; a long string would only cost the pattern time.
+        if len(value) > MAX_TEXT:
+            raise ValueError(f"must be a number with a {dimension.value} unit, such as "
+                             f"{_example(dimension)} (got {len(value)} characters)")
         match = _PATTERN.match(value)
         if match is None:
             raise ValueError(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import networkx as nx
+
 from snakesim.config.file_links import mapping_problems
 from snakesim.config.model_checks import model_problems, scale_problems
 from snakesim.config.schema import (
@@ -78,8 +80,24 @@ def _topology(s: Scenario) -> Iterator[Problem]:
             if edge.between[0] == edge.between[1]:
                 yield Problem(f"topology.edges.{i}.between", "a link needs two different nodes",
                               list(edge.between))
+    if isinstance(topo, ExplicitTopology) and len(seen) > 1:
+        yield from _explicit_connected(topo)
     if not client_names(topo):
         yield Problem("topology", "needs at least one node besides the server", None, False)
+
+
+def _explicit_connected(topo: ExplicitTopology) -> Iterator[Problem]:
+    graph = nx.Graph()
+    graph.add_nodes_from(topo.nodes)
+    graph.add_edges_from(edge.between for edge in topo.edges if set(edge.between) <= set(
+        topo.nodes))
+    first = topo.nodes[0]
+    missing = [n for n in topo.nodes if n not in nx.node_connected_component(graph, first)]
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more"
+                                           if len(missing) > 10 else "")
+        yield Problem("topology.edges", f"nodes {shown} are not reachable from {first}; "
+                      "every node needs a path to every other", None, False)
 
 
 def _nodes(s: Scenario) -> Iterator[Problem]:

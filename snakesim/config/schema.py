@@ -124,7 +124,7 @@ class QuantitySkewPartition(Frozen):
     """IID labels, node sizes proportional to lognormal(0, sigma) draws."""
 
     kind: Literal["quantity_skew"]
-    sigma: float = Field(default=1.0, gt=0)
+    sigma: float = Field(default=1.0, gt=0, le=10)  # e^10 between sizes is ample skew
     min_samples: int = Field(default=10, ge=1)
 
 

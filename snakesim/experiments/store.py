@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from snakesim.config.schema import Scenario
+from snakesim.config.yamldump import dump_yaml
 from snakesim.errors import ResultsError
 
 TABLES = ("rounds", "transfers", "computes", "nodes", "links", "outages", "effects",
@@ -141,7 +141,7 @@ def write_run(out: Path, scenario: Scenario, summary: dict[str, Any],
 
 def _stage(staging: Path, scenario: Scenario, summary: dict[str, Any],
            frames: dict[str, pd.DataFrame]) -> None:
-    resolved = yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False)
+    resolved = dump_yaml(scenario.model_dump(mode="json"), sort_keys=False)
     (staging / SCENARIO).write_text(resolved, encoding="utf-8")
     for name in TABLES:
         frames[name].to_parquet(staging / f"{name}.parquet", index=False)

@@ -33,6 +33,7 @@ import pandas as pd
 import yaml
 
 from snakesim.config.sweep import Sweep, SweepPoint
+from snakesim.config.yamldump import dump_yaml
 from snakesim.errors import ConfigurationError
 from snakesim.experiments.pool import (
     FAILED,
@@ -133,7 +134,7 @@ def run_sweep(sweep: Sweep, out: Path, *, jobs: int = 1, backend: str = "local",
     runs, duplicates = distinct_points(sweep)
     todo = [(p, point_dir(sweep, out, p)) for p in runs]  # every folder checked first
     remove_temporaries(out)
-    atomic_write(out / "sweep.yaml", yaml.safe_dump(
+    atomic_write(out / "sweep.yaml", dump_yaml(
         {**sweep.spec.model_dump(mode="json"), "base": str(sweep.base_path)}, sort_keys=False))
     _record_duplicates(out, duplicates)
     todo = [job for job in todo if not is_current(job[1], job[0])]

@@ -30,15 +30,11 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from snakesim.errors import ConfigurationError
+from snakesim.errors import TrainingDiverged
 from snakesim.learning.precision import Precision
 
 if TYPE_CHECKING:
     from snakesim.learning.training import TrainConfig
-
-
-class TrainingDiverged(ConfigurationError):
-    """A training job's loss became inf or NaN: the settings make training diverge."""
 
 
 def hold(model: nn.Module, precision: Precision) -> None:

@@ -288,3 +288,14 @@ def test_the_summary_records_the_scenario_hash(write_yaml, tmp_path: Path) -> No
     resolved = validate_scenario(yaml.safe_load((tmp_path / "a" / "scenario.yaml")
                                                 .read_text()))
     assert summary["scenario_sha256"] == store.scenario_sha256(resolved)
+
+
+def test_the_resolved_scenario_reads_back_as_written(tmp_path: Path) -> None:
+    # Strings that a YAML 1.1 dumper writes bare and a 1.2 reader retypes ("1e9" is a
+    # float in 1.2, "on" a boolean in 1.1) must come back as the same scenario.
+    from snakesim.config import load_scenario
+
+    spec = validate_scenario({**small_scenario({"name": "snake"}), "name": "1e9",
+                              "description": "on"})
+    write_run(tmp_path / "run", spec, {"run_id": "x"}, frames("a"))
+    assert load_scenario(tmp_path / "run" / "scenario.yaml") == spec

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from snakesim.errors import ConfigurationError
+from snakesim.errors import ConfigurationError, TrainingDiverged
 from snakesim.learning.costs import CostModel
 from snakesim.learning.datasets import load_digits
 from snakesim.learning.models import LayerStack, digits_cnn, init_parameters
@@ -25,7 +25,6 @@ from snakesim.learning.split import (
     split_state,
     train_split,
 )
-from snakesim.learning.stepping import TrainingDiverged
 from snakesim.learning.training import TrainConfig, train_slice
 
 INPUT = (1, 8, 8)

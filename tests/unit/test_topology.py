@@ -9,7 +9,7 @@ import pytest
 
 from snakesim.config import validate_scenario
 from snakesim.config.schema import ExplicitTopology, LineTopology, LinksSpec
-from snakesim.errors import ConfigurationError
+from snakesim.errors import ConfigurationError, ScenarioError
 from snakesim.network import build_graph
 
 LAT, BW = 0.005, 100e6
@@ -93,9 +93,13 @@ def test_override_of_an_unknown_node_is_an_error() -> None:
 
 
 def test_disconnected_explicit_topology_names_unreachable_nodes() -> None:
+    topology = {"kind": "explicit", "nodes": ["a", "b", "c", "d"],
+                "edges": [{"between": ["a", "b"]}, {"between": ["c", "d"]}]}
+    # Refused by the validator, and by the builder for a spec that skipped it.
+    with pytest.raises(ScenarioError, match=r"topology\.edges: nodes c, d are not reachable"):
+        graph_of(topology)
     with pytest.raises(ConfigurationError, match=r"nodes c, d are not reachable from a"):
-        graph_of({"kind": "explicit", "nodes": ["a", "b", "c", "d"],
-                  "edges": [{"between": ["a", "b"]}, {"between": ["c", "d"]}]})
+        build_graph(ExplicitTopology.model_validate(topology), LinksSpec())
 
 
 def test_single_node_explicit_topology_is_connected() -> None:

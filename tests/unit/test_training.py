@@ -9,13 +9,13 @@ from functools import cache
 import pytest
 import torch
 
-from snakesim.errors import ConfigurationError
+from snakesim.errors import ConfigurationError, TrainingDiverged
 from snakesim.learning.costs import CostModel
 from snakesim.learning.datasets import load_digits
 from snakesim.learning.evaluation import evaluate
 from snakesim.learning.models import LayerStack, digits_cnn, init_parameters
 from snakesim.learning.precision import Precision
-from snakesim.learning.stepping import TrainingDiverged, check_finite
+from snakesim.learning.stepping import check_finite
 from snakesim.learning.training import (
     SliceResult,
     TrainConfig,

@@ -200,15 +200,27 @@ def run(
 
 @app.command()
 @_friendly
-def validate(files: list[Path] = typer.Argument(..., help="Scenario YAML files.")) -> None:
-    """Check scenario files; print one located line per problem."""
-    from snakesim.config import load_scenario
+def validate(files: list[Path] = typer.Argument(..., help="Scenario or sweep YAML "
+                                                "files.")) -> None:
+    """Check scenario and sweep files; print one located line per problem.
+
+    A file with a ``base`` key and no ``strategy`` is a sweep: its base and every point
+    are validated as full scenarios.
+    """
+    from snakesim.config import validate_scenario
+    from snakesim.config.loading import read_yaml
+    from snakesim.config.sweep import load_sweep
     from snakesim.errors import ScenarioError
 
     problems: list[str] = []
     for file in files:
         try:
-            load_scenario(file)
+            data = read_yaml(file)
+            if "base" in data and "strategy" not in data:
+                points = len(load_sweep(file).points)
+                out.print(f"{file}: ok (a sweep of {points} points)")
+                continue
+            validate_scenario(data, str(file))
             out.print(f"{file}: ok")
         except ScenarioError as error:
             problems.extend(str(error).splitlines())

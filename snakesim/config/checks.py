@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import networkx as nx
 
 from snakesim.config.file_links import mapping_problems
-from snakesim.config.model_checks import model_problems, scale_problems
+from snakesim.config.model_checks import model_problems, partition_problems, scale_problems
 from snakesim.config.schema import (
     ExplicitTopology,
     FileTopology,
@@ -36,6 +36,7 @@ def check_scenario(scenario: Scenario) -> list[Problem]:
         return too_big
     return [*_topology(scenario), *_nodes(scenario), *_links(scenario), *_strategy(scenario),
             *_snake(scenario), *_outages(scenario), *model_problems(scenario),
+            *partition_problems(scenario),
             *_file_links(scenario)]
 
 

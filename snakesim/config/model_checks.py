@@ -1,4 +1,4 @@
-"""Checks that need the model's layer-group count or the scenario's size.
+"""Checks that need the model's layer-group count, the data's size or the scenario's size.
 
 Both are known from the spec without building anything (`snakesim.config.groups`,
 `snakesim.config.network.size_of`), so `validate` reports what a run would otherwise
@@ -8,12 +8,13 @@ model, a split cut past the last group, a mesh of 1e8 nodes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from snakesim.config.groups import LAYER_KEYS, group_count
 from snakesim.config.limits import current_limits, variable_of
 from snakesim.config.network import size_of
-from snakesim.config.schema import Scenario
+from snakesim.config.schema import Scenario, client_names
 from snakesim.config.strategies import SnakeStrategy, SplitFedStrategy, SplitStrategy
 from snakesim.errors import Problem
 
@@ -45,6 +46,54 @@ def scale_problems(s: Scenario) -> Iterator[Problem]:
                       f"learners is {jobs:,} training jobs, over the limit of "
                       f"{limits.max_jobs:,} (raise it with {variable_of('max_jobs')})",
                       s.training.rounds)
+
+
+DIGITS_SAMPLES, DIGITS_CLASSES = 1797, 10
+"""scikit-learn's digits: 1,797 images of 10 classes (fixed by the data set)."""
+
+
+def training_size(s: Scenario) -> tuple[int, int] | None:
+    """``(training samples, classes)`` where the spec decides them (digits, synthetic).
+
+    The test split is stratified by scikit-learn, which takes ``ceil(fraction * n)``
+    samples for the test set.
+    """
+    if s.data.dataset == "digits":
+        n, classes = DIGITS_SAMPLES, DIGITS_CLASSES
+    elif s.data.dataset == "synthetic" and s.data.synthetic is not None:
+        n, classes = s.data.synthetic.samples, s.data.synthetic.classes
+    else:
+        return None
+    return n - math.ceil(s.data.test_fraction * n), classes
+
+
+def learner_count(s: Scenario) -> int:
+    """The nodes that hold data: the route, or every client but a named server."""
+    route = getattr(s.strategy, "route", None)
+    if route:
+        return len(route)
+    server = getattr(s.strategy, "server", None)
+    return sum(1 for name in client_names(s.topology) if name != server)
+
+
+def partition_problems(s: Scenario) -> Iterator[Problem]:
+    """A partition that cannot give every learner data, decided from the data's size."""
+    size = training_size(s)
+    if size is None:
+        return
+    learners = learner_count(s)
+    n, classes = size
+    spec = s.data.partition
+    minimum = getattr(spec, "min_samples", 1)
+    if learners * minimum > n:
+        key = "data.partition.min_samples" if hasattr(spec, "min_samples") else "data"
+        yield Problem(key, f"{learners} learners x {minimum} samples exceeds the {n} "
+                      f"training samples of {s.data.dataset}", minimum)
+    k = getattr(spec, "k", None)
+    if spec.kind == "shards" and k is not None and (k > classes or learners * k < classes):
+        yield Problem("data.partition.k", f"needs k <= {classes} classes and learners x k "
+                      f">= {classes}, so that every sample is dealt out ({learners} "
+                      "learners)", k)
 
 
 def model_problems(s: Scenario) -> Iterator[Problem]:

@@ -217,8 +217,9 @@ def _relocate(problem: Problem, spec: SweepSpec, values: Mapping[str, Any]) -> P
 
 
 def _position(options: list[Any], value: Any) -> int:
+    # Same type too: True == 1 and 1 == 1.0, yet they are different entries of a list.
     for i, option in enumerate(options):
-        if option == value:
+        if type(option) is type(value) and option == value:
             return i
     return 0
 

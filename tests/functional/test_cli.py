@@ -231,3 +231,16 @@ def test_typer_and_click_exits_pass_through(write_yaml, tmp_path: Path,
     assert result.exit_code == 2 and "Invalid value for '--x': no good" in result.output
     usage = invoke("run")  # a missing argument: click's own usage error
     assert usage.exit_code == 2 and "Missing argument" in usage.output
+
+
+def test_validate_accepts_sweep_files_and_checks_their_points(tmp_path: Path) -> None:
+    result = invoke("validate", str(REPO / "scenarios/sweeps/heterogeneity.yaml"))
+    assert result.exit_code == 0, result.output
+    assert "ok (a sweep of 18 points)" in result.output
+    bad = tmp_path / "sweep.yaml"
+    bad.write_text(f"name: s\nbase: {REPO / 'scenarios/quickstart.yaml'}\n"
+                   "grid: {training.rounds: [1, true, -3]}\n", encoding="utf-8")
+    result = invoke("validate", str(bad))
+    assert result.exit_code == 2
+    assert f"{bad}: grid.training.rounds.1: input should be a valid integer" in result.output
+    assert f"{bad}: grid.training.rounds.2:" in result.output

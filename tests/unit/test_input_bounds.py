@@ -163,3 +163,19 @@ def test_pure_fp16_adam_is_refused_at_validate() -> None:
     assert "training: optimizer adam cannot train in pure fp16" in text
     validate_scenario({**BASE, "training": {"optimizer": "sgd", "dtype": "fp16",
                                             "master_weights": False}})
+
+
+def test_partition_feasibility_is_decided_from_the_data_size() -> None:
+    # digits: 1,797 images, 25 % test -> 1,347 training samples; 4 learners here.
+    text = problems(data={"partition": {"kind": "dirichlet", "alpha": 0.5,
+                                        "min_samples": 400}})
+    assert "data.partition.min_samples: 4 learners x 400 samples exceeds the 1347" in text
+    assert "data.partition.k" in problems(data={"partition": {"kind": "shards", "k": 11}})
+    assert "data.partition.k" in problems(data={"partition": {"kind": "shards", "k": 2}},
+                                          topology={"kind": "star", "clients": 4},
+                                          strategy={"name": "snake", "route": ["n1", "n2"]})
+    validate_scenario({**BASE, "data": {"partition": {"kind": "dirichlet", "alpha": 0.5,
+                                                      "min_samples": 336}}})
+    synthetic = {"dataset": "synthetic", "synthetic": {"samples": 40, "classes": 2}}
+    assert "exceeds the 30 training samples of synthetic" in problems(
+        data={**synthetic, "partition": {"kind": "quantity_skew", "min_samples": 8}})

@@ -81,7 +81,9 @@ def _topology(s: Scenario) -> Iterator[Problem]:
             if edge.between[0] == edge.between[1]:
                 yield Problem(f"topology.edges.{i}.between", "a link needs two different nodes",
                               list(edge.between))
-    if isinstance(topo, ExplicitTopology) and len(seen) > 1:
+    # Connectivity only once every edge is sound: a bad edge is the one problem to fix.
+    if isinstance(topo, ExplicitTopology) and len(seen) > 1 and all(
+            set(e.between) <= seen and e.between[0] != e.between[1] for e in topo.edges):
         yield from _explicit_connected(topo)
     if not client_names(topo):
         yield Problem("topology", "needs at least one node besides the server", None, False)

@@ -29,6 +29,7 @@ from snakesim.config.quantities import (
     FlopsPerSecond,
     Joules,
     NonNegSeconds,
+    OutageSeconds,
     Watts,
 )
 from snakesim.config.strategies import Frozen
@@ -166,6 +167,39 @@ class LinksSpec(Frozen):
     energy_per_bit: Joules = 0.0
     loss: LossRate = 0.0
     overrides: list[LinkValues] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------- transport
+class TcpSpec(Frozen):
+    """TCP parameters of the ``flow`` network model (see `snakesim.network.tcp`).
+
+    ``buffer`` is the largest window (the smaller socket buffer): Linux's autotuning
+    maximum for sending, 4 MiB, by default; ``128 KiB`` mimics fixed default buffers.
+    """
+
+    mss: int = Field(default=1448, ge=64, le=65_495)
+    header_bytes: int = Field(default=54, ge=0, le=1000)
+    initial_window: int = Field(default=10, ge=1, le=10_000)
+    buffer: Bytes = 4 * 2**20
+    slow_start_restart: bool = True
+    rto_min: OutageSeconds = 0.2
+
+
+class NetworkSpec(Frozen):
+    """How transfers use the links.
+
+    ``model``: ``store_and_forward`` (every hop receives the whole payload before it
+    sends it on; shares are per link direction) or ``flow`` (one flow per transfer along
+    its whole route, max-min fair over every link it crosses; routers pipeline).
+    ``transport`` (flow model): ``tcp`` (handshake, headers, slow start, window bound)
+    or ``fluid`` (latency + bits / share). ``sharing``: ``max_min`` or ``rtt_weighted``
+    (shares in proportion to 1 / RTT, as SimGrid's flow-level TCP models).
+    """
+
+    model: Literal["store_and_forward", "flow"] = "store_and_forward"
+    transport: Literal["tcp", "fluid"] = "tcp"
+    sharing: Literal["max_min", "rtt_weighted"] = "max_min"
+    tcp: TcpSpec = TcpSpec()
 
 
 # ------------------------------------------------------------------------ topology

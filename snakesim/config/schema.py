@@ -33,6 +33,7 @@ from snakesim.config.network import (
     LogNormal,
     LossRate,
     MeshTopology,
+    NetworkSpec,
     NodeCount,
     NodesSpec,
     NodeValues,
@@ -74,6 +75,7 @@ __all__ = [  # the network sections are re-exported: they are part of the schema
     "LossRate",
     "MeshTopology",
     "ModelSpec",
+    "NetworkSpec",
     "NodeCount",
     "NodeValues",
     "NodesSpec",
@@ -358,6 +360,7 @@ class Scenario(Frozen):
     topology: Topology = StarTopology(kind="star")
     nodes: NodesSpec = NodesSpec()
     links: LinksSpec = LinksSpec()
+    network: NetworkSpec = NetworkSpec()
     outages: OutagesSpec = OutagesSpec()
     strategy: Strategy
     mode: Literal["train", "cost_only"] = "train"

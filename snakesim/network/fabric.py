@@ -19,18 +19,20 @@ policy, and a job on a node that goes down is lost and re-run, or resumed, by po
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import networkx as nx
 import simpy
 
-from snakesim.config.schema import Scenario
+from snakesim.config.schema import NetworkSpec, Scenario
 from snakesim.errors import ConfigurationError, OutOfMemory
 from snakesim.network.compute import ComputeJob, Processors
+from snakesim.network.flows import FlowTransport
 from snakesim.network.links import Channel, LinkDown, Trace, read_trace
 from snakesim.network.nodes import NodeAttrs, draw_nodes
 from snakesim.network.routing import Router
+from snakesim.network.tcp import TcpSettings
 from snakesim.network.topology import LinkTrace, build_graph
 from snakesim.network.traces import TracePlayer
 from snakesim.network.transfers import Transfer, describe_transfer
@@ -60,7 +62,8 @@ class Fabric:
 
     def __init__(self, world: World, graph: nx.Graph, nodes: Sequence[NodeAttrs], *,
                  transfers: Literal["pause", "retry"] = "pause", retry_backoff: float = 1.0,
-                 jobs: Literal["rerun", "resume"] = "rerun") -> None:
+                 jobs: Literal["rerun", "resume"] = "rerun",
+                 network: NetworkSpec | None = None) -> None:
         self._world = world
         self._env = world.env
         self._nodes = {n.name: n for n in nodes}
@@ -91,9 +94,12 @@ class Fabric:
             if spec is not None:
                 trace = read_trace(spec.path, spec.where, repeat=spec.repeat)
                 traces.update({key: trace for key in spec.directions()})
+        self._flows = _flow_transport(world, self._router, self._latency, self._nominal,
+                                      network, float(retry_backoff), self._effect)
         self._traces = TracePlayer(self._env, traces, self.set_bandwidth,
-                                   lambda key: self._router.link_up(*key),
-                                   lambda key: self._channels[key].active_flows > 0)
+                                   lambda key: self._router.link_up(*key), self._busy)
+        if self._flows is not None and self._traces:
+            self._flows.on_start = self._sync_trace
         self.clients = [n.name for n in nodes if n.role == "client"]
         """Client node names, in topology order."""
         self.server: str | None = next((n.name for n in nodes if n.role == "server"), None)
@@ -153,6 +159,8 @@ class Fabric:
         self._nominal[(src, dst)] = nominal = float(bandwidth_bps) * (1.0 - loss)
         if self._router.link_up(src, dst):
             channel.set_bandwidth(nominal)
+            if self._flows is not None:
+                self._flows.set_capacity((src, dst), nominal)
 
     def path(self, src: str, dst: str) -> list[str]:
         """The route a payload from ``src`` to ``dst`` would take now, both included.
@@ -191,6 +199,8 @@ class Fabric:
             channel = self.channel(*key)
             if live:
                 channel.set_bandwidth(self._nominal[key])
+                if self._flows is not None:
+                    self._flows.set_capacity(key, self._nominal[key])
                 if key in self._traces:
                     self._traces.sync(key)
                 continue
@@ -198,6 +208,11 @@ class Fabric:
             channel.set_bandwidth(0.0)
             if flows and self._policy[0] == "retry":
                 channel.fail_all(LinkDown(*key))
+            if self._flows is not None:
+                flows += len(self._flows.flows_on(key))
+                self._flows.set_capacity(key, 0.0)
+                if self._policy[0] == "retry":
+                    self._flows.fail(key)
             if flows:
                 effect = "failed" if self._policy[0] == "retry" else "paused"
                 self._effect(element, effect, -1, key[0], flows)
@@ -244,7 +259,10 @@ class Fabric:
         self._next_transfer += 1
         transfer = Transfer(self, transfer_id, src, dst, int(nbytes), kind, round, payload)
         self._in_flight[transfer_id] = transfer
-        self._hop(transfer)
+        if self._flows is not None:
+            self._flows.send(transfer)
+        else:
+            self._hop(transfer)
         return transfer.done
 
     # A transfer is driven by callbacks, not a process: the channel calls
@@ -347,7 +365,22 @@ class Fabric:
 
     def link_rate(self, src: str, dst: str) -> float:
         """The rate direction ``src -> dst`` carries now (0 while it is down)."""
+        if self._flows is not None:
+            return self._flows.capacity((src, dst))
         return self.channel(src, dst).bandwidth
+
+    def delivered(self, t: Transfer) -> None:
+        """A flow-model transfer reached its destination (for the stall report)."""
+        del self._in_flight[t.id]
+
+    def _busy(self, key: tuple[str, str]) -> bool:
+        if self._flows is not None:
+            return self._flows.busy(key)
+        return self._channels[key].active_flows > 0
+
+    def _sync_trace(self, key: tuple[str, str]) -> None:
+        if key in self._traces:
+            self._traces.sync(key)
 
     def link_up(self, src: str, dst: str) -> bool:
         """Whether the link ``src - dst`` and both its nodes are up."""
@@ -402,4 +435,20 @@ def build_fabric(world: World, scenario: Scenario) -> Fabric:
     nodes = draw_nodes(scenario.nodes, scenario.topology, world.rng("nodes"))
     policy = scenario.outages.policy
     return Fabric(world, graph, nodes, transfers=policy.transfers,
-                  retry_backoff=policy.retry_backoff, jobs=policy.jobs)
+                  retry_backoff=policy.retry_backoff, jobs=policy.jobs,
+                  network=scenario.network)
+
+
+def _flow_transport(world: World, router: Router, latency: dict[tuple[str, str], float],
+                    nominal: dict[tuple[str, str], float], network: NetworkSpec | None,
+                    backoff: float, effect: Callable[..., None]) -> FlowTransport | None:
+    """The flow model's transport, or None for store-and-forward."""
+    if network is None or network.model != "flow":
+        return None
+    t = network.tcp
+    tcp = TcpSettings(mss=t.mss, header_bytes=t.header_bytes, initial_window=t.initial_window,
+                      buffer_bytes=float(t.buffer), slow_start_restart=t.slow_start_restart,
+                      rto_min=float(t.rto_min)) if network.transport == "tcp" else None
+    return FlowTransport(world.env, router, world.ledger, latency,
+                         lambda key: nominal[key] if router.link_up(*key) else 0.0, tcp,
+                         network.sharing == "rtt_weighted", effect, backoff)

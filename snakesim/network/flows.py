@@ -1,0 +1,301 @@
+"""Flow-level transfers: one flow per transfer along its whole route, TCP on top.
+
+The fabric's ``flow`` network model (``network: {model: flow}``). A transfer is one flow
+from source to destination: its rate is its share of every link direction on its route
+(`snakesim.network.sharing`, recomputed for just the flows a change reaches), its bits
+leave at that rate, and the last bit arrives one propagation delay (the sum of the hops'
+latencies) later. Routers pipeline packets instead of storing whole messages; only an
+application that relays (a strategy sending to a server that then sends on) stores and
+forwards, because it makes two transfers.
+
+With ``transport: tcp`` (`snakesim.network.tcp`) a new connection between two nodes first
+spends one round trip on its handshake (it is full duplex: a reply uses it too); each round trip the
+flow may send one congestion window (starting at the initial window, doubling each
+round trip it sends a whole window) at its fair share and then waits for the window's
+first ACK; once a window outlasts the round trip the flow is no longer window-limited,
+except by the socket buffer (a window of ``buffer`` bytes per round trip for good). The
+bits on the wire include the segments' headers. Connections keep their window between
+messages and restart slow start after an idle period longer than their RTO. With
+``transport: fluid`` none of this applies: a transfer takes latency + bits / share.
+
+Outages reach flows as capacities: a link that goes down gives its flows rate 0 (policy
+``pause``: they resume when it returns) or fails them (``retry``: the transfer starts
+again from its source after the backoff, over the best live route then).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import simpy
+
+from snakesim.network.sharing import FlowNetwork
+from snakesim.network.tcp import TcpSettings
+from snakesim.records import TransferRecord
+
+if TYPE_CHECKING:
+    from snakesim.network.routing import Router
+    from snakesim.network.transfers import Transfer
+    from snakesim.sim.ledger import Ledger
+
+Key = tuple[str, str]
+_EPS = 1e-6  # bits: what is left of a flow after float rounding
+
+
+class _Flow:
+    """The data phase of one transfer: bits left, rate, and its TCP round."""
+
+    __slots__ = ("budget", "clock", "gen", "keys", "left", "one_way", "rate", "round_end",
+                 "since", "start", "t", "tail", "window")
+
+    def __init__(self, t: Transfer, keys: list[Key], one_way: float, tail: float,
+                 clock: float, left: float, window: float | None, now: float) -> None:
+        self.t, self.keys, self.one_way, self.tail, self.clock = t, keys, one_way, tail, clock
+        self.left, self.window = left, window
+        self.rate, self.since, self.start, self.gen = 0.0, now, now, 0
+        self.budget: float | None = None  # bits this round may still send (TCP rounds)
+        self.round_end = math.inf
+
+
+class FlowTransport:
+    """Runs the fabric's transfers as flows (see the module docstring).
+
+    Parameters
+    ----------
+    env, router, ledger
+        The run's environment, the fabric's router and the ledger.
+    latency
+        One-way latency of every link direction.
+    capacity
+        The rate every link direction carries now (0 while it is down).
+    tcp
+        TCP settings, or None for the fluid transport.
+    rtt_weighted
+        Share in proportion to 1 / RTT (as SimGrid's flow models do) instead of equally.
+    effect
+        The fabric's effect recorder ``(element, effect, transfer id, node)``.
+    retry_backoff
+        Seconds a failed transfer waits before it starts again (policy ``retry``).
+    """
+
+    def __init__(self, env: simpy.Environment, router: Router, ledger: Ledger,
+                 latency: dict[Key, float], capacity: Callable[[Key], float],
+                 tcp: TcpSettings | None, rtt_weighted: bool,
+                 effect: Callable[[str, str, int, str], None], retry_backoff: float) -> None:
+        self._env, self._router, self._ledger = env, router, ledger
+        self._latency, self._tcp, self._rtt_weighted = latency, tcp, rtt_weighted
+        self._effect, self._backoff = effect, retry_backoff
+        self._net: FlowNetwork[int, Key] = FlowNetwork({k: capacity(k) for k in latency})
+        self._flows: dict[int, _Flow] = {}
+        self._windows: dict[Key, tuple[float, float]] = {}  # pair -> (window, last end)
+        self._open: dict[frozenset[str], float] = {}  # node pair -> connection open at
+        self.on_start: Callable[[Key], None] | None = None
+        """Called for each link direction a flow starts on (the trace player's sync)."""
+
+    # ---------------------------------------------------------------- queries
+    def busy(self, key: Key) -> bool:
+        """Whether flows are on link direction ``key``."""
+        return bool(self._net.flows_on(key))
+
+    def flows_on(self, key: Key) -> list[int]:
+        """Ids of the transfers whose flows cross link direction ``key``."""
+        return self._net.flows_on(key)
+
+    def capacity(self, key: Key) -> float:
+        """The rate link direction ``key`` carries now (0 while it is down)."""
+        return self._net.capacity(key)
+
+    def rate_of(self, transfer_id: int) -> float:
+        """The current rate of a transfer's flow (0 before its data phase)."""
+        flow = self._flows.get(transfer_id)
+        return 0.0 if flow is None else flow.rate
+
+    # ---------------------------------------------------------------- changes
+    def send(self, t: Transfer) -> None:
+        """Start transfer ``t``: route it, open or reuse its connection, send its bits."""
+        route = self._router.route(t.here, t.dst)
+        if route is None:  # nothing live leads there now: wait for a change
+            self._effect(f"node {t.here}", "waited", t.id, t.here)
+            self._router.change().callbacks.append(lambda _: self.send(t))
+            return
+        t.route, t.pos, t.nxt = route, 0, route[1]
+        keys = list(itertools.pairwise(route))
+        one_way = sum(self._latency[k] for k in keys)
+        tcp, now = self._tcp, float(self._env.now)
+        if tcp is None or t.nbytes == 0:
+            self._begin(t, keys, one_way, None, 0.0)
+            return
+        pair = (route[0], route[-1])
+        window, last = self._windows.get(pair, (math.nan, -math.inf))
+        rtt = 2 * one_way
+        if math.isnan(window):
+            window = float(tcp.initial_window)
+            # A connection is full duplex: the first message either way opens it (SYN,
+            # SYN-ACK, then data with the ACK), a message the other way sent meanwhile
+            # waits for the same handshake; each direction keeps its own window.
+            opened = self._open.setdefault(frozenset(pair), now + rtt)
+            if opened > now:
+                self._env.timeout(opened - now).callbacks.append(
+                    lambda _: self._begin(t, keys, one_way, window, rtt))
+                return
+        elif tcp.idle_restarts(now - last, rtt):
+            window = float(tcp.initial_window)
+        self._begin(t, keys, one_way, window, rtt)
+
+    def set_capacity(self, key: Key, bps: float) -> None:
+        """Set the rate link direction ``key`` carries from now on (0: down)."""
+        self._replan(self._net.set_capacity(key, bps))
+
+    def fail(self, key: Key) -> int:
+        """Fail every flow on ``key`` (policy ``retry``); returns how many failed."""
+        failed = [self._flows[i] for i in self._net.flows_on(key)]
+        for flow in failed:
+            flow.gen += 1  # its pending wake-up is void
+            self._drop(flow)
+            flow.t.here = flow.t.visited[0]
+            self._env.timeout(self._backoff).callbacks.append(self._retry(flow.t))
+        return len(failed)
+
+    def _retry(self, t: Transfer) -> Callable[[simpy.Event], None]:
+        return lambda _: self.send(t)
+
+    # ---------------------------------------------------------------- internals
+    def _begin(self, t: Transfer, keys: list[Key], one_way: float, window: float | None,
+               rtt: float) -> None:
+        tcp, now = self._tcp, float(self._env.now)
+        rates = [self._net.capacity(k) for k in keys]
+        bits = float(t.nbytes * 8)
+        tail, clock = 0.0, rtt
+        if tcp is not None:
+            bits = float(tcp.wire_bytes(t.nbytes) * 8)
+            # Routers forward whole packets: one segment's time on every hop but the
+            # slowest adds to the last bit's arrival (nominal rates: outages aside).
+            segment = (tcp.mss + tcp.header_bytes) * 8
+            nominal = [r for r in rates if r > 0] or [math.inf]
+            tail = sum(segment / r for r in nominal) - segment / min(nominal)
+            clock = rtt + tail + segment / min(nominal)
+        flow = _Flow(t, keys, one_way, tail, clock, bits, window, now)
+        t.sending = now
+        if t.nbytes == 0:  # nothing to send: it arrives one propagation delay later
+            self._finish(flow, now, held=False)
+            return
+        self._flows[t.id] = flow
+        if window is not None:
+            self._new_round(flow, now)
+        weight = 1.0 / max(2 * one_way, 1e-9) if self._rtt_weighted else 1.0
+        self._replan(self._net.add_flow(t.id, keys, weight=weight))
+        if self.on_start is not None:
+            for key in keys:
+                self.on_start(key)
+
+    def _new_round(self, flow: _Flow, now: float) -> None:
+        assert self._tcp is not None and flow.window is not None
+        tcp = self._tcp
+        largest = max(1.0, tcp.buffer_bytes / tcp.mss)
+        flow.window = min(flow.window, largest)
+        flow.budget = flow.window * (tcp.mss + tcp.header_bytes) * 8
+        flow.round_end = now + flow.clock
+
+    def _advance(self, flow: _Flow, now: float) -> None:
+        sent = flow.rate * (now - flow.since)
+        flow.left -= sent
+        if flow.budget is not None:
+            flow.budget -= sent
+        flow.since = now
+
+    def _replan(self, changed: list[int]) -> None:
+        now = float(self._env.now)
+        for transfer_id in changed:
+            flow = self._flows[transfer_id]
+            self._advance(flow, now)
+            flow.rate = self._net.rate(transfer_id)
+            if flow.rate > 0 and flow.round_end == math.inf and flow.budget is not None:
+                flow.round_end = now + flow.clock  # resumed after a pause
+            self._schedule(flow, now)
+
+    def _schedule(self, flow: _Flow, now: float) -> None:
+        flow.gen += 1
+        at = flow.round_end if flow.budget is not None else math.inf
+        if flow.rate <= 0 and flow.budget is not None and flow.budget > _EPS:
+            # Paused by the network (a link down, a trace at 0) with window to send: no
+            # data in flight, so no ACK clock either; the round starts over on resuming.
+            flow.round_end = math.inf
+            return
+        if flow.rate > 0:
+            at = min(at, now + max(flow.left, 0.0) / flow.rate)
+            if flow.budget is not None and flow.budget > _EPS:
+                at = min(at, now + flow.budget / flow.rate)
+        if at < math.inf:
+            gen = flow.gen
+            self._env.timeout(max(at - now, 0.0)).callbacks.append(
+                lambda _: self._wake(flow, gen))
+
+    def _wake(self, flow: _Flow, gen: int) -> None:
+        if gen != flow.gen:
+            return  # replanned since: a later wake-up stands
+        now = float(self._env.now)
+        self._advance(flow, now)
+        if flow.left <= _EPS:
+            self._finish(flow, now)
+        elif flow.budget is not None and now >= flow.round_end - 1e-12:
+            self._end_round(flow, now)
+        elif flow.budget is not None and flow.budget <= _EPS:
+            # The window is out: wait for its first ACK (the round's end) at rate 0.
+            self._recap(flow, 0.0)
+        else:
+            self._schedule(flow, now)
+
+    def _end_round(self, flow: _Flow, now: float) -> None:
+        assert self._tcp is not None and flow.window is not None and flow.budget is not None
+        largest = max(1.0, self._tcp.buffer_bytes / self._tcp.mss)
+        if flow.budget > _EPS and flow.rate > 0:
+            if flow.window < largest:  # the share, not the window, limits it: done growing
+                flow.budget, flow.round_end = None, math.inf
+                self._recap(flow, math.inf)
+                return
+        elif flow.budget <= _EPS:  # sent the whole window: ACKs grow it (slow start)
+            flow.window = min(2 * flow.window, largest)
+        self._new_round(flow, now)
+        self._recap(flow, math.inf)
+
+    def _recap(self, flow: _Flow, cap: float) -> None:
+        changed = self._net.set_cap(flow.t.id, cap)
+        if flow.t.id not in changed:
+            changed.append(flow.t.id)  # its next wake-up must be planned either way
+        self._replan(changed)
+
+    def _drop(self, flow: _Flow) -> None:
+        del self._flows[flow.t.id]
+        self._replan(self._net.remove_flow(flow.t.id))
+
+    def _finish(self, flow: _Flow, now: float, held: bool = True) -> None:
+        flow.gen += 1
+        if held:
+            self._drop(flow)
+        t = flow.t
+        if flow.window is not None and t.route is not None:
+            self._windows[(t.route[0], t.route[-1])] = (flow.window, now)
+        t.sent = now
+        self._env.timeout(flow.one_way + flow.tail).callbacks.append(
+            lambda _: self._arrive(flow))
+
+    def _arrive(self, flow: _Flow) -> None:
+        t, ledger = flow.t, self._ledger
+        assert t.route is not None
+        for u, v in flow.keys:
+            ledger.hop(u, v, t.nbytes, flow.start, float(t.sent))
+        for node in t.route[1:-1]:
+            ledger.relay(node, t.nbytes)
+        if self._router.version and list(t.route) != self._router.static_path(t.route[0],
+                                                                               t.dst):
+            self._effect(f"node {t.route[0]}", "rerouted", t.id, t.route[0])
+        t.visited, t.here = t.route, t.dst
+        t.fabric.delivered(t)
+        ledger.transfer(TransferRecord(
+            transfer_id=t.id, kind=t.kind, round=t.round, src=t.route[0], dst=t.dst,
+            nbytes=t.nbytes, hops=len(t.route) - 1, path=">".join(t.route),
+            start_s=t.start, end_s=float(self._env.now)))
+        t.done.succeed(t.payload)

@@ -68,35 +68,41 @@ class OutageController:
 
     def __init__(self, world: World, fabric: Fabric, spec: OutagesSpec) -> None:
         self._world = world
-        self._elements: list[_Element] = []
+        self._elements: dict[str, _Element] = {}
         self._processes: list[simpy.Process] = []
         for i, link in enumerate(spec.links):
             u, v = link.between
             if not fabric.graph.has_edge(u, v):
                 raise ConfigurationError(
                     f"outages.links.{i}.between: nodes {u} and {v} are not linked")
-            element = _Element(world, f"link {min(u, v)}-{max(u, v)}", "link",
-                               partial(fabric.set_link, u, v))
+            element = self._element(f"link {min(u, v)}-{max(u, v)}", "link",
+                                    partial(fabric.set_link, u, v))
             self._start(element, link.windows, link.stochastic, f"outages/link/{u}-{v}/{i}")
         for u, v, data in fabric.graph.edges(data=True):
             # Technology presets bring their own outage process (blockage, visibility).
             preset = data.get("outage")
             if preset is None:
                 continue
-            element = _Element(world, f"link {min(u, v)}-{max(u, v)}", "link",
-                               partial(fabric.set_link, u, v))
+            element = self._element(f"link {min(u, v)}-{max(u, v)}", "link",
+                                    partial(fabric.set_link, u, v))
             windows = [preset] if isinstance(preset, Window) else []
             stochastic = preset if isinstance(preset, OnOff) else None
             self._start(element, windows, stochastic, f"outages/preset/{u}-{v}")
         for i, node in enumerate(spec.nodes):
             fabric.node(node.node)
-            element = _Element(world, f"node {node.node}", "node",
-                               partial(fabric.set_node, node.node))
+            element = self._element(f"node {node.node}", "node",
+                                    partial(fabric.set_node, node.node))
             self._start(element, node.windows, node.stochastic, f"outages/node/{node.node}/{i}")
+
+    def _element(self, name: str, kind: str, toggle: Toggle) -> _Element:
+        # One element per link or node, whatever its number of sources (entries of the
+        # scenario, a technology preset): it is down while any of them says so.
+        if name not in self._elements:
+            self._elements[name] = _Element(self._world, name, kind, toggle)
+        return self._elements[name]
 
     def _start(self, element: _Element, windows: list[Window], stochastic: OnOff | None,
                stream: str) -> None:
-        self._elements.append(element)
         env = self._world.env
         for window in windows:
             self._processes.append(env.process(_windows(env, element, window)))
@@ -116,7 +122,7 @@ class OutageController:
 
     def close(self) -> None:
         """Record the intervals that are still open at the end of the run."""
-        for element in self._elements:
+        for element in self._elements.values():
             element.close()
 
 

@@ -213,3 +213,19 @@ def test_bytes_sent_on_each_link_are_the_bytes_received(
     # Each link direction carried exactly the bytes of the payloads that crossed it:
     # a failed (retried) attempt delivers nothing and counts nothing.
     assert dict(world.ledger.link_bytes) == expected
+
+
+def test_two_outage_entries_on_one_link_combine() -> None:
+    # Windows [0, 10 s) and [5 s, 6 s) on one link: it is down until 10 s, not up at 6 s.
+    spec = scenario({"kind": "line", "nodes": 2},
+                    {"links": [{"between": ["n1", "n2"], "windows": [{"start": 0,
+                                                                      "duration": 10}]},
+                               {"between": ["n2", "n1"], "windows": [{"start": 5,
+                                                                      "duration": 1}]}]})
+    world, fabric, controller = build(spec)
+    done = world.env.process(_later(world, fabric, 0.0, "n1", "n2", 1000))
+    world.env.run(until=done)
+    controller.close()
+    assert world.now >= 10
+    outages = world.ledger.to_frames("r", "s", [], {})["outages"]
+    assert list(zip(outages["start_s"], outages["end_s"], strict=True)) == [(0.0, 10.0)]

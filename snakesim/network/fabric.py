@@ -19,7 +19,7 @@ policy, and a job on a node that goes down is lost and re-run, or resumed, by po
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import networkx as nx
@@ -28,11 +28,10 @@ import simpy
 from snakesim.config.schema import NetworkSpec, Scenario
 from snakesim.errors import ConfigurationError, OutOfMemory
 from snakesim.network.compute import ComputeJob, Processors
-from snakesim.network.flows import FlowTransport
+from snakesim.network.flows import flow_transport
 from snakesim.network.links import Channel, LinkDown, Trace, read_trace
 from snakesim.network.nodes import NodeAttrs, draw_nodes
 from snakesim.network.routing import Router
-from snakesim.network.tcp import TcpSettings
 from snakesim.network.topology import LinkTrace, build_graph
 from snakesim.network.traces import TracePlayer
 from snakesim.network.transfers import Transfer, describe_transfer
@@ -94,8 +93,9 @@ class Fabric:
             if spec is not None:
                 trace = read_trace(spec.path, spec.where, repeat=spec.repeat)
                 traces.update({key: trace for key in spec.directions()})
-        self._flows = _flow_transport(world, self._router, self._latency, self._nominal,
-                                      network, float(retry_backoff), self._effect)
+        self._flows = flow_transport(world.env, world.ledger, self._router, self._latency,
+                                     self._nominal, network, float(retry_backoff),
+                                     self._effect)
         self._traces = TracePlayer(self._env, traces, self.set_bandwidth,
                                    lambda key: self._router.link_up(*key), self._busy)
         if self._flows is not None and self._traces:
@@ -438,17 +438,3 @@ def build_fabric(world: World, scenario: Scenario) -> Fabric:
                   retry_backoff=policy.retry_backoff, jobs=policy.jobs,
                   network=scenario.network)
 
-
-def _flow_transport(world: World, router: Router, latency: dict[tuple[str, str], float],
-                    nominal: dict[tuple[str, str], float], network: NetworkSpec | None,
-                    backoff: float, effect: Callable[..., None]) -> FlowTransport | None:
-    """The flow model's transport, or None for store-and-forward."""
-    if network is None or network.model != "flow":
-        return None
-    t = network.tcp
-    tcp = TcpSettings(mss=t.mss, header_bytes=t.header_bytes, initial_window=t.initial_window,
-                      buffer_bytes=float(t.buffer), slow_start_restart=t.slow_start_restart,
-                      rto_min=float(t.rto_min)) if network.transport == "tcp" else None
-    return FlowTransport(world.env, router, world.ledger, latency,
-                         lambda key: nominal[key] if router.link_up(*key) else 0.0, tcp,
-                         network.sharing == "rtt_weighted", effect, backoff)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from snakesim.config.network import NetworkSpec
 from snakesim.network.sharing import FlowNetwork
 from snakesim.network.tcp import TcpSettings
 from snakesim.records import TransferRecord
@@ -299,3 +300,22 @@ class FlowTransport:
             nbytes=t.nbytes, hops=len(t.route) - 1, path=">".join(t.route),
             start_s=t.start, end_s=float(self._env.now)))
         t.done.succeed(t.payload)
+
+
+def flow_transport(env: simpy.Environment, ledger: Ledger, router: Router,
+                   latency: dict[Key, float], nominal: dict[Key, float],
+                   network: NetworkSpec | None, backoff: float,
+                   effect: Callable[[str, str, int, str], None]) -> FlowTransport | None:
+    """The transport of the scenario's ``network`` section; None for store-and-forward.
+
+    ``nominal`` is the fabric's live table of each direction's rate while up.
+    """
+    if network is None or network.model != "flow":
+        return None
+    t = network.tcp
+    tcp = TcpSettings(mss=t.mss, header_bytes=t.header_bytes, initial_window=t.initial_window,
+                      buffer_bytes=float(t.buffer), slow_start_restart=t.slow_start_restart,
+                      rto_min=float(t.rto_min)) if network.transport == "tcp" else None
+    return FlowTransport(env, router, ledger, latency,
+                         lambda key: nominal[key] if router.link_up(*key) else 0.0, tcp,
+                         network.sharing == "rtt_weighted", effect, backoff)

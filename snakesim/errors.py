@@ -86,12 +86,17 @@ class SimulationStalled(ConfigurationError):
     """
 
     def __init__(self, at: float, unfinished: Sequence[str]) -> None:
-        shown = "; ".join(unfinished[:3]) or "no transfer or job is under way"
-        more = f" (and {len(unfinished) - 3} more)" if len(unfinished) > 3 else ""
-        super().__init__(f"the simulation stalled at {at:.6g} s with the strategy unfinished: "
-                         f"{shown}{more}; nothing scheduled can change that (check "
-                         "links.overrides traces and outages)")
+        # The plain arguments are kept as args: SimPy re-creates an exception from its
+        # args when it throws it into a process.
+        super().__init__(at, tuple(unfinished))
         self.at, self.unfinished = at, tuple(unfinished)
+
+    def __str__(self) -> str:
+        shown = "; ".join(self.unfinished[:3]) or "no transfer or job is under way"
+        more = f" (and {len(self.unfinished) - 3} more)" if len(self.unfinished) > 3 else ""
+        return (f"the simulation stalled at {self.at:.6g} s with the strategy unfinished: "
+                f"{shown}{more}; nothing scheduled can change that (check "
+                "links.overrides traces and outages)")
 
 
 class OutOfMemory(SnakesimError):

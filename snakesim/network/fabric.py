@@ -26,7 +26,7 @@ import networkx as nx
 import simpy
 
 from snakesim.config.schema import NetworkSpec, Scenario
-from snakesim.errors import ConfigurationError, OutOfMemory
+from snakesim.errors import ConfigurationError, OutOfMemory, SimulationStalled
 from snakesim.network.compute import ComputeJob, Processors
 from snakesim.network.flows import flow_transport
 from snakesim.network.links import Channel, LinkDown, Trace, read_trace
@@ -97,7 +97,8 @@ class Fabric:
                                      self._nominal, network, float(retry_backoff),
                                      self._effect)
         self._traces = TracePlayer(self._env, traces, self.set_bandwidth,
-                                   lambda key: self._router.link_up(*key), self._busy)
+                                   lambda key: self._router.link_up(*key), self._busy,
+                                   self._stuck if transfers == "pause" else None)
         if self._flows is not None and self._traces:
             self._flows.on_start = self._sync_trace
         self.clients = [n.name for n in nodes if n.role == "client"]
@@ -360,8 +361,10 @@ class Fabric:
         Asked when the simulation has run out of events before the strategy finished,
         so each entry says why it cannot move on (e.g. a link whose rate is 0).
         """
-        return [*(describe_transfer(self, t) for t in self._in_flight.values()),
-                *self._processors.unfinished()]
+        lines = [*(describe_transfer(self, t) for t in self._in_flight.values()),
+                 *self._processors.unfinished()]
+        # What cannot move first; a transfer still moving only waits on the others.
+        return sorted(lines, key=lambda line: " bit/s" in line and " 0 bit/s" not in line)
 
     def link_rate(self, src: str, dst: str) -> float:
         """The rate direction ``src -> dst`` carries now (0 while it is down)."""
@@ -377,6 +380,11 @@ class Fabric:
         if self._flows is not None:
             return self._flows.busy(key)
         return self._channels[key].active_flows > 0
+
+    def _stuck(self, key: tuple[str, str]) -> None:
+        # Paused flows on a direction whose trace stays at 0: nothing can free them (an
+        # outage elsewhere may still keep the event queue going, so say it now).
+        raise SimulationStalled(self.now, self.unfinished())
 
     def _sync_trace(self, key: tuple[str, str]) -> None:
         if key in self._traces:

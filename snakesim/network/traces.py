@@ -31,13 +31,18 @@ class TracePlayer:
         Sets a direction's raw bandwidth (``Fabric.set_bandwidth``).
     live, busy
         Whether a direction's link is up, and whether flows are on it now.
+    stuck
+        Called with a direction whose flows can never move on: its trace is at 0 for
+        good (no later row, no repeat) while flows are on it.
     """
 
     def __init__(self, env: simpy.Environment, traces: dict[Key, Trace],
                  set_rate: Callable[[str, str, float], None], live: Callable[[Key], bool],
-                 busy: Callable[[Key], bool]) -> None:
+                 busy: Callable[[Key], bool],
+                 stuck: Callable[[Key], None] | None = None) -> None:
         self._env, self._traces = env, traces
         self._set_rate, self._live, self._busy = set_rate, live, busy
+        self._stuck = stuck
         self._applied: dict[Key, float] = {}
         self._pending: set[Key] = set()
 
@@ -61,6 +66,8 @@ class TracePlayer:
         at = trace.next_change(now)
         while at <= now:  # float rounding of a repeating trace's cycle
             at = trace.next_change(at)
+        if at == math.inf and self._applied.get(key) == 0.0 and self._stuck is not None:
+            self._stuck(key)
         if at < math.inf:
             self._pending.add(key)
             self._env.timeout(at - now).callbacks.append(lambda _: self._wake(key))

@@ -51,3 +51,16 @@ def test_a_long_outage_is_waited_for_not_skipped() -> None:
                           outages={"nodes": [{"node": "server", "windows": [
                               {"start": "0.01 s", "duration": "1e9 s"}]}]})
     assert run_scenario(validate_scenario(data)).summary["sim_time_s"] >= 1e9
+
+
+@pytest.mark.parametrize("network", [{"model": "store_and_forward"}, {"model": "flow"}])
+def test_a_dead_trace_is_a_stall_even_while_outages_keep_the_clock_going(
+        tmp_path: Path, network: dict[str, str]) -> None:
+    # A stochastic outage elsewhere never lets the event queue run dry, so the stall is
+    # caught where it happens: flows on a direction whose trace is at 0 for good.
+    flapping = {"links": [{"between": ["n1", "server"], "stochastic": {
+        "up": {"dist": "exponential", "mean": "2 s"},
+        "down": {"dist": "fixed", "value": "100 ms"}}}]}
+    error = stalled(tmp_path, "time,bandwidth\n0,100e6\n0.05,0\n", outages=flapping,
+                    network=network)
+    assert "0 bit/s" in str(error)

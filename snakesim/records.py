@@ -23,6 +23,15 @@ class TransferRecord:
     path: str
     start_s: float
     end_s: float
+    bottleneck: str = ""
+    """The link direction (``u>v``) that limited the transfer's rate: the slowest hop
+    (store-and-forward), or the one its fair share was set by when it ended (flows)."""
+
+    @property
+    def mean_rate_bps(self) -> float:
+        """End-to-end goodput: payload bits over the time from send to arrival."""
+        span = self.end_s - self.start_s
+        return self.nbytes * 8 / span if span > 0 else float("nan")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ policy, and a job on a node that goes down is lost and re-run, or resumed, by po
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -310,10 +311,11 @@ class Fabric:
         visited, src = t.visited, t.visited[0]
         if self._router.version and list(visited) != self._router.static_path(src, nxt):
             self._effect(f"node {src}", "rerouted", t.id, src)
+        slowest = min(itertools.pairwise(visited), key=lambda key: self._nominal[key])
         ledger.transfer(TransferRecord(
             transfer_id=t.id, kind=t.kind, round=t.round, src=src, dst=nxt,
             nbytes=nbytes, hops=len(visited) - 1, path=">".join(visited), start_s=t.start,
-            end_s=float(self._env.now)))
+            end_s=float(self._env.now), bottleneck=">".join(slowest)))
         del self._in_flight[t.id]
         t.done.succeed(t.payload)
 

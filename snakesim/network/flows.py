@@ -49,8 +49,8 @@ _EPS = 1e-6  # bits: what is left of a flow after float rounding
 class _Flow:
     """The data phase of one transfer: bits left, rate, and its TCP round."""
 
-    __slots__ = ("budget", "clock", "gen", "keys", "left", "one_way", "rate", "round_end",
-                 "since", "start", "t", "tail", "window")
+    __slots__ = ("budget", "clock", "gen", "keys", "left", "neck", "one_way", "rate",
+                 "round_end", "since", "start", "t", "tail", "window")
 
     def __init__(self, t: Transfer, keys: list[Key], one_way: float, tail: float,
                  clock: float, left: float, window: float | None, now: float) -> None:
@@ -58,6 +58,7 @@ class _Flow:
         self.left, self.window = left, window
         self.rate, self.since, self.start, self.gen = 0.0, now, now, 0
         self.budget: float | None = None  # bits this round may still send (TCP rounds)
+        self.neck: Key | None = None  # the link its share was set by when it ended
         self.round_end = math.inf
 
 
@@ -275,6 +276,7 @@ class FlowTransport:
     def _finish(self, flow: _Flow, now: float, held: bool = True) -> None:
         flow.gen += 1
         if held:
+            flow.neck = self._net.bottleneck(flow.t.id)
             self._drop(flow)
         t = flow.t
         if flow.window is not None and t.route is not None:
@@ -298,7 +300,8 @@ class FlowTransport:
         ledger.transfer(TransferRecord(
             transfer_id=t.id, kind=t.kind, round=t.round, src=t.route[0], dst=t.dst,
             nbytes=t.nbytes, hops=len(t.route) - 1, path=">".join(t.route),
-            start_s=t.start, end_s=float(self._env.now)))
+            start_s=t.start, end_s=float(self._env.now), bottleneck=">".join(
+                flow.neck or min(flow.keys, key=self._net.capacity, default=("", "")))))
         t.done.succeed(t.payload)
 
 

@@ -95,7 +95,7 @@ class Ledger:
                   + [0.0])
         frames = {
             "rounds": _rounds(self.evaluations, self.transfers),
-            "transfers": _frame(self.transfers, TransferRecord),
+            "transfers": _transfers(self.transfers),
             "computes": _frame(self.computes, ComputeRecord),
             "nodes": self._nodes(nodes, end),
             "links": self._links(energy_per_bit or {}),
@@ -179,6 +179,13 @@ def _frame(records: Sequence[Any], kind: type) -> pd.DataFrame:
     # Columns come from the record type so an empty table still has its schema.
     columns = [f.name for f in fields(kind)]
     frame: pd.DataFrame = pd.DataFrame([asdict(r) for r in records], columns=columns)
+    return frame
+
+
+def _transfers(transfers: Sequence[TransferRecord]) -> pd.DataFrame:
+    """The transfers table, with each transfer's end-to-end goodput."""
+    frame = _frame(transfers, TransferRecord)
+    frame["mean_rate_bps"] = pd.Series([t.mean_rate_bps for t in transfers], dtype=float)
     return frame
 
 

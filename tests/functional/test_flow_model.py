@@ -217,3 +217,15 @@ def test_events_ignore_a_superseded_wake_up() -> None:
     total = sum(s[3] for s in sends) * 8 / BW
     assert max(done) >= total + LAT - 1e-9
     assert isinstance(world.env, simpy.Environment)
+
+
+@pytest.mark.parametrize("network", [FLUID, TCP, {"model": "store_and_forward"}])
+def test_transfers_name_their_bottleneck_and_mean_rate(network: dict[str, Any]) -> None:
+    world, fabric = line(4, network, links={"overrides": [
+        {"between": ["n2", "n3"], "bandwidth": BW / 4}]})
+    ends(world, fabric, [(0, "n1", "n4", MB)])
+    table = world.ledger.to_frames("r", "s", [], {})["transfers"]
+    row = table.iloc[0]
+    assert row["bottleneck"] == "n2>n3"
+    assert row["mean_rate_bps"] == approx(8 * MB / (row["end_s"] - row["start_s"]))
+    assert row["mean_rate_bps"] < BW / 4

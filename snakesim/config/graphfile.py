@@ -21,7 +21,7 @@ from xml.etree import ElementTree
 import networkx as nx
 
 from snakesim.config.limits import Limits, current_limits, variable_of
-from snakesim.config.yamlfile import FileTooLarge, read_bounded
+from snakesim.config.textfile import FileTooLarge, read_bounded
 from snakesim.errors import ConfigurationError
 
 WHERE = "topology.path"

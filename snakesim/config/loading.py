@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from snakesim.config.checks import check_scenario
 from snakesim.config.schema import Scenario
-from snakesim.config.yamlfile import FileTooLarge, parse_yaml, read_bounded
+from snakesim.config.textfile import FileTooLarge, read_bounded
+from snakesim.config.yamlfile import parse_yaml
 from snakesim.errors import ConfigurationError, Problem, ScenarioError
 
 

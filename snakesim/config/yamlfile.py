@@ -1,7 +1,7 @@
-"""Bounded reading of input files, and the YAML reader scenarios and sweeps go through.
+"""The YAML reader scenarios and sweeps go through.
 
-Every file a scenario names is read whole through `read_bounded`, which refuses a file
-over ``SNAKESIM_MAX_FILE_MB`` before reading it. YAML is then parsed by `CoreLoader`:
+Files are read through `snakesim.config.textfile.read_bounded` (refused over
+``SNAKESIM_MAX_FILE_MB`` before reading). YAML is then parsed by `CoreLoader`:
 
 - a `yaml.SafeLoader` (no Python objects) restricted to the **YAML 1.2 core schema**:
   ``true``/``false`` are the only booleans, ``null``/``~``/empty the only null, ints
@@ -20,7 +20,6 @@ Every failure is one `ScenarioError` located at ``file:line:col``.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, ClassVar, cast
 
 import yaml
@@ -32,6 +31,7 @@ from yaml.reader import Reader
 from yaml.scanner import Scanner
 
 from snakesim.config.limits import Limits, current_limits, variable_of
+from snakesim.config.textfile import NotUtf8, decode_utf8, line_col
 from snakesim.errors import Problem, ScenarioError
 
 
@@ -55,73 +55,6 @@ def _event_source() -> Any:
 
 
 _EVENTS: Any = _event_source()
-
-
-class FileTooLarge(ValueError):
-    """A file over the ``max_file_bytes`` limit; the message names size, limit, variable."""
-
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"the file is {_megabytes(size)}, over the limit of "
-                         f"{_megabytes(limit)} (set {variable_of('max_file_bytes')} to "
-                         "raise it)")
-        self.size, self.limit = size, limit
-
-
-def _megabytes(count: int) -> str:
-    return f"{count / 2**20:.3g} MB"
-
-
-def read_bounded(path: Path, limits: Limits | None = None) -> bytes:
-    """The bytes of ``path``, refusing a file larger than the file-size limit.
-
-    The size is checked before reading, and the read itself stops one byte past the
-    limit (a file that grows meanwhile, or one whose size the file system does not
-    report, is caught too).
-
-    Raises
-    ------
-    FileTooLarge
-        If the file is larger than ``limits.max_file_bytes``.
-    OSError
-        If the file cannot be read.
-    """
-    limit = (limits or current_limits()).max_file_bytes
-    size = path.stat().st_size
-    if size > limit:
-        raise FileTooLarge(size, limit)
-    with path.open("rb") as stream:
-        data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise FileTooLarge(len(data), limit)
-    return data
-
-
-class NotUtf8(ValueError):
-    """Bytes that are not UTF-8 text, located at the first bad byte (1-based)."""
-
-    def __init__(self, line: int, column: int, byte: int) -> None:
-        super().__init__(f"not UTF-8 text (byte 0x{byte:02x})")
-        self.line, self.column = line, column
-
-
-def decode_utf8(data: bytes) -> str:
-    """``data`` as UTF-8 text.
-
-    Raises
-    ------
-    NotUtf8
-        At the first byte that is not UTF-8, with its line and column.
-    """
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line, column = _line_col(data[:err.start].decode("utf-8", errors="replace"))
-        raise NotUtf8(line, column, data[err.start]) from None
-
-
-def _line_col(before: str) -> tuple[int, int]:
-    """1-based line and column of the character that follows ``before``."""
-    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
 
 def parse_yaml(data: bytes | str, source: str, limits: Limits | None = None) -> Any:
@@ -175,7 +108,7 @@ def _yaml_location(source: str, err: yaml.YAMLError, text: str) -> str:
         return f"{source}:{mark.line + 1}:{mark.column + 1}"
     position = getattr(err, "position", None)  # a ReaderError: a character offset
     if isinstance(position, int):
-        line, column = _line_col(text[:position])
+        line, column = line_col(text[:position])
         return f"{source}:{line}:{column}"
     return source
 

@@ -34,7 +34,7 @@ from typing import Protocol
 
 import simpy
 
-from snakesim.config.yamlfile import FileTooLarge, NotUtf8, decode_utf8, read_bounded
+from snakesim.config.textfile import FileTooLarge, NotUtf8, decode_utf8, read_bounded
 from snakesim.errors import ConfigurationError
 from snakesim.units import Dimension, parse_quantity
 

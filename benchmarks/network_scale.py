@@ -15,7 +15,14 @@ best of ``--repeat`` runs; the ratios are what to track):
   upload), no sharing, no routing, no records; the ratio of wall times says how close
   to a model without the network model the simulation runs.
 
+With the flow model (the default, ``--network flow``) every device's download is a
+flow from the cloud, so at 10,000 devices 10,000 flows are in flight at once, sharing
+the edge and base-station links; ``--growth 1000,3000,10000`` also reports how the cost
+per event grows with the number of concurrent flows (one run per size).
+``--network store_and_forward`` times the per-hop model instead.
+
     python benchmarks/network_scale.py [--devices 10000] [--repeat 3]
+        [--network flow|store_and_forward] [--growth 1000,3000,10000]
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Any
 import networkx as nx
 import simpy
 
+from snakesim.config.network import NetworkSpec
 from snakesim.network.fabric import Fabric
 from snakesim.network.nodes import NodeAttrs
 from snakesim.sim.world import World
@@ -59,7 +67,8 @@ def tiered(devices: int, per_bs: int = 20, bs_per_edge: int = 10) -> tuple[nx.Gr
     return graph, nodes
 
 
-def simulate(devices: int, freeze: bool = False) -> tuple[int, float, float]:
+def simulate(devices: int, freeze: bool = False,
+             network: NetworkSpec | None = None) -> tuple[int, float, float]:
     """Run one round; return (events processed, wall seconds, simulated seconds).
 
     With ``freeze`` the objects made before the loop (graph, fabric, imported modules)
@@ -68,7 +77,7 @@ def simulate(devices: int, freeze: bool = False) -> tuple[int, float, float]:
     """
     graph, nodes = tiered(devices)
     world = World(0)
-    fabric = Fabric(world, graph, nodes)
+    fabric = Fabric(world, graph, nodes, network=network or NetworkSpec())
     env = world.env
     model = MODEL_BYTES
 
@@ -150,8 +159,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
     parser.add_argument("--freeze", action="store_true",
                         help="also time snakesim with its setup objects frozen (gc.freeze)")
+    parser.add_argument("--network", choices=["flow", "store_and_forward"], default="flow")
+    parser.add_argument("--growth", default="",
+                        help="comma-separated device counts: cost per event at each")
     args = parser.parse_args()
-    runs = [simulate(args.devices) for _ in range(args.repeat)]
+    network = NetworkSpec(model=args.network)
+    print(f"network         {network.model}"
+          + (f", {network.transport}, {network.sharing}" if network.model == "flow" else ""))
+    runs = [simulate(args.devices, network=network) for _ in range(args.repeat)]
     events, simulated = runs[0][0], runs[0][2]
     wall = min(run[1] for run in runs)
     transfers = 2 * args.devices
@@ -173,8 +188,17 @@ def main() -> None:
     print(f"bare, same work    {work_events} timeouts, {args.devices} processes, in "
           f"{work_wall:.2f} s = {work_events / work_wall:,.0f} events/s: wall-time ratio "
           f"{work_wall / wall:.3f}")
+    if args.growth:
+        print("devices (= concurrent flows)   events   wall s   events/s   us/event   "
+              "events per device")
+        for n in (int(x) for x in args.growth.split(",")):
+            grown = [simulate(n, network=network) for _ in range(args.repeat)]
+            ev, best = grown[0][0], min(g[1] for g in grown)
+            print(f"{n:>27}   {ev:>6}   {best:>6.2f}   {ev / best:>8,.0f}   "
+                  f"{1e6 * best / ev:>8.1f}   {ev / n:>6.1f}")
     if args.freeze:
-        frozen = min(simulate(args.devices, freeze=True)[1] for _ in range(args.repeat))
+        frozen = min(simulate(args.devices, freeze=True, network=network)[1]
+                     for _ in range(args.repeat))
         print(f"snakesim, setup frozen  {frozen:.2f} s = {events / frozen:,.0f} events/s "
               f"(same events ratio {events / frozen / (events / same_events):.3f}, same work "
               f"wall-time ratio {work_wall / frozen:.3f})")

@@ -46,6 +46,12 @@ Key = tuple[str, str]
 _EPS = 1e-6  # bits: what is left of a flow after float rounding
 
 
+def _spent(bits: float, rate: float, now: float) -> bool:
+    """Whether ``bits`` is only rounding: below `_EPS`, or too few to take any
+    representable time at ``rate`` (late in a run, a clock tick carries many bits)."""
+    return bits <= max(_EPS, rate * 4 * math.ulp(now))
+
+
 class _Flow:
     """The data phase of one transfer: bits left, rate, and its TCP round."""
 
@@ -96,14 +102,24 @@ class FlowTransport:
         self._open: dict[frozenset[str], float] = {}  # node pair -> connection open at
         self.on_start: Callable[[Key], None] | None = None
         """Called for each link direction a flow starts on (the trace player's sync)."""
+        # Changes made at one instant are applied together, with one re-solve (see
+        # `_flush`): thousands of flows starting, ending or finishing a slow-start round
+        # at the same time would otherwise each re-solve the component they share.
+        self._adds: dict[int, tuple[list[Key], float, float]] = {}
+        self._removes: list[int] = []
+        self._caps: dict[int, float] = {}
+        self._touched: dict[int, None] = {}  # flows whose wake-up must be re-planned
+        self._flush_due = False
 
     # ---------------------------------------------------------------- queries
     def busy(self, key: Key) -> bool:
         """Whether flows are on link direction ``key``."""
+        self._flush()
         return bool(self._net.flows_on(key))
 
     def flows_on(self, key: Key) -> list[int]:
         """Ids of the transfers whose flows cross link direction ``key``."""
+        self._flush()
         return self._net.flows_on(key)
 
     def capacity(self, key: Key) -> float:
@@ -112,6 +128,7 @@ class FlowTransport:
 
     def rate_of(self, transfer_id: int) -> float:
         """The current rate of a transfer's flow (0 before its data phase)."""
+        self._flush()
         flow = self._flows.get(transfer_id)
         return 0.0 if flow is None else flow.rate
 
@@ -149,10 +166,12 @@ class FlowTransport:
 
     def set_capacity(self, key: Key, bps: float) -> None:
         """Set the rate link direction ``key`` carries from now on (0: down)."""
+        self._flush()
         self._replan(self._net.set_capacity(key, bps))
 
     def fail(self, key: Key) -> int:
         """Fail every flow on ``key`` (policy ``retry``); returns how many failed."""
+        self._flush()
         failed = [self._flows[i] for i in self._net.flows_on(key)]
         for flow in failed:
             flow.gen += 1  # its pending wake-up is void
@@ -188,10 +207,8 @@ class FlowTransport:
         if window is not None:
             self._new_round(flow, now)
         weight = 1.0 / max(2 * one_way, 1e-9) if self._rtt_weighted else 1.0
-        self._replan(self._net.add_flow(t.id, keys, weight=weight))
-        if self.on_start is not None:
-            for key in keys:
-                self.on_start(key)
+        self._adds[t.id] = (keys, weight, math.inf)
+        self._due()
 
     def _new_round(self, flow: _Flow, now: float) -> None:
         assert self._tcp is not None and flow.window is not None
@@ -221,15 +238,17 @@ class FlowTransport:
     def _schedule(self, flow: _Flow, now: float) -> None:
         flow.gen += 1
         at = flow.round_end if flow.budget is not None else math.inf
-        if flow.rate <= 0 and flow.budget is not None and flow.budget > _EPS:
+        if flow.rate <= 0 and flow.budget is not None and self._net.cap(flow.t.id) > 0:
             # Paused by the network (a link down, a trace at 0) with window to send: no
             # data in flight, so no ACK clock either; the round starts over on resuming.
             flow.round_end = math.inf
             return
         if flow.rate > 0:
             at = min(at, now + max(flow.left, 0.0) / flow.rate)
-            if flow.budget is not None and flow.budget > _EPS:
-                at = min(at, now + flow.budget / flow.rate)
+            if flow.budget is not None:
+                # A window already out (a re-plan got here before the flow's own wake-up
+                # capped it) must stop now, not run on at its share until the round ends.
+                at = min(at, now + max(flow.budget, 0.0) / flow.rate)
         if at < math.inf:
             gen = flow.gen
             self._env.timeout(max(at - now, 0.0)).callbacks.append(
@@ -240,11 +259,11 @@ class FlowTransport:
             return  # replanned since: a later wake-up stands
         now = float(self._env.now)
         self._advance(flow, now)
-        if flow.left <= _EPS:
+        if _spent(flow.left, flow.rate, now):
             self._finish(flow, now)
         elif flow.budget is not None and now >= flow.round_end - 1e-12:
             self._end_round(flow, now)
-        elif flow.budget is not None and flow.budget <= _EPS:
+        elif flow.budget is not None and _spent(flow.budget, flow.rate, now):
             # The window is out: wait for its first ACK (the round's end) at rate 0.
             self._recap(flow, 0.0)
         else:
@@ -253,29 +272,66 @@ class FlowTransport:
     def _end_round(self, flow: _Flow, now: float) -> None:
         assert self._tcp is not None and flow.window is not None and flow.budget is not None
         largest = max(1.0, self._tcp.buffer_bytes / self._tcp.mss)
-        if flow.budget > _EPS and flow.rate > 0:
+        spent = _spent(flow.budget, flow.rate, now)
+        if not spent and flow.rate > 0:
             if flow.window < largest:  # the share, not the window, limits it: done growing
                 flow.budget, flow.round_end = None, math.inf
                 self._recap(flow, math.inf)
                 return
-        elif flow.budget <= _EPS:  # sent the whole window: ACKs grow it (slow start)
+        elif spent:  # sent the whole window: ACKs grow it (slow start)
             flow.window = min(2 * flow.window, largest)
         self._new_round(flow, now)
         self._recap(flow, math.inf)
 
     def _recap(self, flow: _Flow, cap: float) -> None:
-        changed = self._net.set_cap(flow.t.id, cap)
-        if flow.t.id not in changed:
-            changed.append(flow.t.id)  # its next wake-up must be planned either way
-        self._replan(changed)
+        key = flow.t.id
+        if key in self._adds:
+            keys, weight, _ = self._adds[key]
+            self._adds[key] = (keys, weight, cap)
+        else:
+            self._caps[key] = cap
+        self._touched[key] = None  # its next wake-up must be planned either way
+        self._due()
 
     def _drop(self, flow: _Flow) -> None:
-        del self._flows[flow.t.id]
-        self._replan(self._net.remove_flow(flow.t.id))
+        key = flow.t.id
+        del self._flows[key]
+        self._caps.pop(key, None)
+        self._touched.pop(key, None)
+        if self._adds.pop(key, None) is None:
+            self._removes.append(key)
+            self._due()
+
+    def _due(self) -> None:
+        # A zero-delay event runs after every event already due now, so all the changes
+        # of this instant are in when it flushes them; until then rates stay as they
+        # were, for no simulated time.
+        if not self._flush_due:
+            self._flush_due = True
+            self._env.timeout(0).callbacks.append(lambda _: self._flush())
+
+    def _flush(self) -> None:
+        """Apply the pending starts, ends and caps with one re-solve; re-plan flows."""
+        self._flush_due = False
+        if not (self._adds or self._removes or self._caps):
+            return
+        adds, removes, caps = self._adds, self._removes, self._caps
+        touched = self._touched
+        self._adds, self._removes, self._caps, self._touched = {}, [], {}, {}
+        changed = self._net.change(
+            add=[(key, keys, weight, cap) for key, (keys, weight, cap) in adds.items()],
+            remove=removes, caps=list(caps.items()))
+        touched.update(dict.fromkeys(changed))
+        self._replan([key for key in touched if key in self._flows])
+        if self.on_start is not None:
+            for keys, _, _ in adds.values():
+                for key in keys:
+                    self.on_start(key)
 
     def _finish(self, flow: _Flow, now: float, held: bool = True) -> None:
         flow.gen += 1
         if held:
+            # The link that set its share at the last solve (it has sent at that rate).
             flow.neck = self._net.bottleneck(flow.t.id)
             self._drop(flow)
         t = flow.t

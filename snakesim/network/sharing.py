@@ -219,8 +219,46 @@ class FlowNetwork(Generic[F, R]):
         one re-solve: much cheaper than one by one when they share a bottleneck. Returns
         the ids of the flows whose rate changed, the new ones first; adds none of them
         when one is refused."""
+        return self.change(add=flows)
+
+    def remove_flow(self, flow: F) -> list[F]:
+        """End ``flow``; returns the ids of the other flows whose rate changed."""
+        return self.change(remove=[flow])
+
+    def remove_flows(self, flows: Iterable[F]) -> list[F]:
+        """End several flows at once (with one re-solve, as `add_flows`); returns the ids
+        of the remaining flows whose rate changed. Nothing is removed when one of the ids
+        is unknown."""
+        return self.change(remove=flows)
+
+    def set_cap(self, flow: F, cap: float) -> list[F]:
+        """Change ``flow``'s largest rate in bit/s (``inf``: none)."""
+        return self.change(caps=[(flow, cap)])
+
+    def change(self, *, add: Iterable[tuple[F, Sequence[R], float, float]] = (),
+               remove: Iterable[F] = (), caps: Iterable[tuple[F, float]] = ()) -> list[F]:
+        """End, re-cap and start flows in one step, with one re-solve.
+
+        Parameters
+        ----------
+        add
+            New flows, ``(id, route, weight, cap)`` each (see `add_flow`).
+        remove
+            Ids of flows that end.
+        caps
+            ``(id, cap)`` for flows whose largest rate changes (ignored for the ones
+            that end here).
+
+        Returns
+        -------
+        list
+            Ids of the flows whose rate changed, the new ones first. Nothing changes
+            when one of the arguments is refused.
+        """
+        gone = {key: self._flow(key) for key in remove}
+        capped = [(self._flow(key), _number(cap, "cap", inf=True)) for key, cap in caps]
         new: dict[F, _Flow[F, R]] = {}
-        for key, route, weight, cap in flows:
+        for key, route, weight, cap in add:
             if key in self._flows or key in new:
                 raise ValueError(f"flow {key!r} already exists")
             hops = tuple(self._resource(r) for r in route)
@@ -228,23 +266,7 @@ class FlowNetwork(Generic[F, R]):
                 raise ValueError(f"flow {key!r}: a route crosses each resource at most once")
             new[key] = _Flow(key, hops, _number(weight, "weight", zero=False),
                              _number(cap, "cap", inf=True))
-        for key, flow in new.items():
-            self._flows[key] = flow
-            for res in flow.route:
-                res.flows[flow] = None
-        changed = self._update(list(new.values()), [])
-        return [*new, *(key for key in changed if key not in new)]
-
-    def remove_flow(self, flow: F) -> list[F]:
-        """End ``flow``; returns the ids of the other flows whose rate changed."""
-        return self.remove_flows([flow])
-
-    def remove_flows(self, flows: Iterable[F]) -> list[F]:
-        """End several flows at once (with one re-solve, as `add_flows`); returns the ids
-        of the remaining flows whose rate changed. Nothing is removed when one of the ids
-        is unknown."""
-        gone = {key: self._flow(key) for key in flows}
-        # Where they saturated a resource, the flows left there may take their share.
+        # Where ending flows saturated a resource, the flows left there may take their share.
         seeds = {res: None for f in gone.values() for res in f.route if _saturated(res)}
         for key, flow in gone.items():
             del self._flows[key]
@@ -252,16 +274,23 @@ class FlowNetwork(Generic[F, R]):
                 del res.flows[flow]
                 res.load = res.load - flow.rate if res.flows else 0.0
                 res.drift += 1
-        return self._update([], list(seeds)) if seeds or not self.incremental else []
-
-    def set_cap(self, flow: F, cap: float) -> list[F]:
-        """Change ``flow``'s largest rate in bit/s (``inf``: none)."""
-        target = self._flow(flow)
-        target.cap = _number(cap, "cap", inf=True)
-        # Limited by a resource and still under the new cap: nothing moves.
-        if self.incremental and target.bottleneck is not None and target.cap >= target.rate:
+        targets = []
+        for target, cap in capped:
+            if target.key in gone:
+                continue
+            target.cap = cap
+            # Limited by a resource and still under the new cap: nothing moves.
+            if not (self.incremental and target.bottleneck is not None
+                    and cap >= target.rate):
+                targets.append(target)
+        for key, flow in new.items():
+            self._flows[key] = flow
+            for res in flow.route:
+                res.flows[flow] = None
+        if self.incremental and not (new or targets or seeds):
             return []
-        return self._update([target], [])
+        changed = self._update([*new.values(), *targets], list(seeds))
+        return [*new, *(key for key in changed if key not in new)]
 
     def set_weight(self, flow: F, weight: float) -> list[F]:
         """Change ``flow``'s share weight (> 0)."""

@@ -23,8 +23,10 @@ from snakesim.sim import World
 MB = 1_000_000
 LAT = 0.01
 BW = 8e6  # 1 MB per second
-FLUID = {"model": "flow", "transport": "fluid"}
-TCP = {"model": "flow", "transport": "tcp"}
+# The closed forms below are for max-min shares; RTT-weighted sharing (the default) is
+# checked on its own and against ns-3.
+FLUID = {"model": "flow", "transport": "fluid", "sharing": "max_min"}
+TCP = {"model": "flow", "transport": "tcp", "sharing": "max_min"}
 
 
 def approx(value: float) -> Any:

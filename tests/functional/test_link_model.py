@@ -29,9 +29,12 @@ def approx(value: float) -> Any:
 
 def build(links: dict[str, Any], outages: dict[str, Any] | None = None,
           nodes: int = 2) -> tuple[World, Fabric]:
+    # The closed forms here are the store-and-forward model's; traces and outages under
+    # flows are checked in test_flow_model.py.
     spec = validate_scenario({
         "name": "t", "strategy": {"name": "snake"}, "topology": {"kind": "line",
                                                                   "nodes": nodes},
+        "network": {"model": "store_and_forward"},
         "links": {"latency": LAT, "bandwidth": BW, **links}, "outages": outages or {}})
     world = World(0)
     fabric = build_fabric(world, spec)

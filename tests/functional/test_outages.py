@@ -25,6 +25,9 @@ BW = 8e6  # 1 MB per second
 
 
 def scenario(topology: dict[str, Any], outages: dict[str, Any], **extra: Any) -> Scenario:
+    # Closed forms of the store-and-forward model; the flow model's own outage
+    # guarantees are in test_flow_model.py.
+    extra.setdefault("network", {"model": "store_and_forward"})
     return validate_scenario({"name": "t", "strategy": {"name": "snake"},
                               "topology": topology, "outages": outages,
                               "links": {"latency": LAT, "bandwidth": BW}, **extra})

@@ -26,8 +26,11 @@ def approx(value: float) -> Any:
 
 def make_fabric(topology: dict[str, Any], links: dict[str, Any] | None = None,
                 seed: int = 0) -> tuple[World, Fabric]:
+    # These closed forms are the store-and-forward model's (the model before flows
+    # became the default): it must keep reproducing them exactly.
     scenario = validate_scenario({
         "name": "t", "strategy": {"name": "snake"}, "topology": topology,
+        "network": {"model": "store_and_forward"},
         "links": {"latency": LAT, "bandwidth": BW, **(links or {})}})
     world = World(seed)
     return world, build_fabric(world, scenario)

@@ -15,7 +15,7 @@ best of ``--repeat`` runs; the ratios are what to track):
   upload), no sharing, no routing, no records; the ratio of wall times says how close
   to a model without the network model the simulation runs.
 
-With the flow model (the default, ``--network flow``) every device's download is a
+With the flow model (this benchmark's default, ``--network flow``) every device's download is a
 flow from the cloud, so at 10,000 devices 10,000 flows are in flight at once, sharing
 the edge and base-station links; ``--growth 1000,3000,10000`` also reports how the cost
 per event grows with the number of concurrent flows (one run per size).

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snakesim.network import sharing
+from snakesim.network import filling
 from snakesim.network.sharing import REL_TOL, FlowNetwork
 
 FAST = settings(max_examples=120, deadline=None)
@@ -455,13 +455,13 @@ def test_a_fat_shared_link_does_not_couple_the_flows_behind_it() -> None:
 def test_a_change_re_solves_only_the_flows_it_can_affect(
         monkeypatch: pytest.MonkeyPatch) -> None:
     fillings: list[list[Any]] = []
-    run = sharing._run
+    run = filling.fill
 
     def spy(region: list[Any], resources: list[Any]) -> list[Any]:
         fillings.append(sorted(f.key for f in region))
         return run(region, resources)
 
-    monkeypatch.setattr(sharing, "_run", spy)
+    monkeypatch.setattr(filling, "fill", spy)
     capacity = {("dev", i): 10.0 for i in range(20)} | {"cloud": 1e6}
     net: FlowNetwork[tuple[int, int], Any] = FlowNetwork(capacity)
     for i in range(20):  # each device: a flow held by its link, one held by its cap

@@ -1,10 +1,12 @@
 """The fabric: the only network API strategies see.
 
 This module owns executing what strategies decide: `Fabric.send` moves a payload along
-the lowest-latency live path, store-and-forward, sharing each link direction's bandwidth
-with the other flows on it; `Fabric.compute` holds a node for a job's FLOPs divided by
-the node's FLOP/s, one job at a time. Every transfer, hop, relay and compute job is
-written to the run's ledger here, so strategies never touch links, queues or counters.
+the lowest-latency live path, by the scenario's network model (store-and-forward per hop,
+`snakesim.network.hops`, or one flow along the route, `snakesim.network.flows`), sharing
+bandwidth with the other transfers; `Fabric.compute` holds a node for a job's FLOPs
+divided by the node's FLOP/s, one job at a time. Every transfer, hop, relay and compute
+job is written to the run's ledger by the fabric and its transports, so strategies never
+touch links, queues or counters.
 
 Each link direction has a nominal rate: its bandwidth (or its trace's current value)
 times ``1 - loss``. A trace moves the nominal rate at its rows' times (waking only while
@@ -19,7 +21,6 @@ policy, and a job on a node that goes down is lost and re-run, or resumed, by po
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -29,14 +30,15 @@ import simpy
 from snakesim.config.schema import NetworkSpec, Scenario
 from snakesim.errors import ConfigurationError, OutOfMemory, SimulationStalled
 from snakesim.network.compute import ComputeJob, Processors
-from snakesim.network.flows import flow_transport
+from snakesim.network.flows import FlowTransport, flow_transport
+from snakesim.network.hops import StoreAndForward
 from snakesim.network.links import Channel, LinkDown, Trace, read_trace
 from snakesim.network.nodes import NodeAttrs, draw_nodes
 from snakesim.network.routing import Router
 from snakesim.network.topology import LinkTrace, build_graph
 from snakesim.network.traces import TracePlayer
 from snakesim.network.transfers import Transfer, describe_transfer
-from snakesim.records import EffectRecord, TransferRecord
+from snakesim.records import EffectRecord
 from snakesim.sim.world import World
 
 
@@ -85,7 +87,7 @@ class Fabric:
             self._new_channel((u, v))
             self._new_channel((v, u))
             self._latency[(u, v)] = self._latency[(v, u)] = max(float(latency), 0.0)
-        self._policy = (transfers, float(retry_backoff), jobs)
+        self._retry = transfers == "retry"  # else pause: flows wait out the outage
         self._next_transfer = 0
         self._in_flight: dict[int, Transfer] = {}  # sent, not yet delivered
         traces: dict[tuple[str, str], Trace] = {}
@@ -100,8 +102,12 @@ class Fabric:
         self._traces = TracePlayer(self._env, traces, self.set_bandwidth,
                                    lambda key: self._router.link_up(*key), self._busy,
                                    self._stuck if transfers == "pause" else None)
-        if self._flows is not None and self._traces:
-            self._flows.on_start = self._sync_trace
+        self._hops = StoreAndForward(self._env, self._router, world.ledger, self._channels,
+                                     self._latency, self._nominal, self._effect,
+                                     float(retry_backoff))
+        self._transport: FlowTransport | StoreAndForward = self._flows or self._hops
+        if self._traces:
+            self._transport.on_start = self._sync_trace
         self.clients = [n.name for n in nodes if n.role == "client"]
         """Client node names, in topology order."""
         self.server: str | None = next((n.name for n in nodes if n.role == "server"), None)
@@ -208,15 +214,15 @@ class Fabric:
                 continue
             flows = channel.active_flows
             channel.set_bandwidth(0.0)
-            if flows and self._policy[0] == "retry":
+            if flows and self._retry:
                 channel.fail_all(LinkDown(*key))
             if self._flows is not None:
                 flows += len(self._flows.flows_on(key))
                 self._flows.set_capacity(key, 0.0)
-                if self._policy[0] == "retry":
+                if self._retry:
                     self._flows.fail(key)
             if flows:
-                effect = "failed" if self._policy[0] == "retry" else "paused"
+                effect = "failed" if self._retry else "paused"
                 self._effect(element, effect, -1, key[0], flows)
 
     def _effect(self, element: str, effect: str, transfer_id: int, node: str,
@@ -227,11 +233,8 @@ class Fabric:
     # --------------------------------------------------------------- transfers
     def send(self, src: str, dst: str, nbytes: int, *, kind: str, round: int,
              payload: object = None) -> simpy.Event:
-        """Send ``nbytes`` from ``src`` to ``dst``, store-and-forward along live links.
-
-        On each hop the bytes share the link direction's bandwidth with the other flows
-        on it, then take the hop's latency; the next hop starts when they have arrived
-        and is routed then, over what is up at that moment.
+        """Send ``nbytes`` from ``src`` to ``dst`` over live links, by the network model
+        (per hop, store-and-forward; or one flow along the route, TCP or fluid).
 
         Parameters
         ----------
@@ -259,65 +262,11 @@ class Fabric:
             return self._env.event().succeed(payload)
         transfer_id = self._next_transfer
         self._next_transfer += 1
-        transfer = Transfer(self, transfer_id, src, dst, int(nbytes), kind, round, payload)
+        transfer = Transfer(self._env, self, self._hops, transfer_id, src, dst, int(nbytes),
+                            kind, round, payload)
         self._in_flight[transfer_id] = transfer
-        if self._flows is not None:
-            self._flows.send(transfer)
-        else:
-            self._hop(transfer)
+        self._transport.send(transfer)
         return transfer.done
-
-    # A transfer is driven by callbacks, not a process: the channel calls
-    # `Transfer.succeed` when the hop's bits are out, one timeout covers the hop's
-    # latency, and the next hop starts from that timeout's callback. Per hop that is the
-    # channel's wake-up and the latency timeout, and no generator.
-    def _hop(self, t: Transfer) -> None:
-        """Start ``t``'s next hop from where it is, routed afresh if the network changed."""
-        router = self._router
-        here = t.here
-        if t.route is None or t.version != router.version:
-            # Route afresh only when the live state changed since the last routing.
-            t.route, t.version, t.pos = router.route(here, t.dst), router.version, 0
-            if t.route is None:  # nothing live leads there now: wait for a change
-                self._effect(f"node {here}", "waited", t.id, here)
-                router.change().callbacks.append(t.retry)
-                return
-        t.nxt = nxt = t.route[t.pos + 1]
-        t.sending = self._env.now
-        if t.nbytes == 0:
-            t.succeed()
-            return
-        key = (here, nxt)
-        self._channels[key].carry(t.nbytes, t)
-        if self._traces and key in self._traces:
-            self._traces.sync(key)
-
-    def _sent(self, t: Transfer) -> None:
-        """The hop's last bit has left: it arrives after the link's latency."""
-        env = self._env
-        t.sent = env.now
-        env.timeout(self._latency[(t.here, t.nxt)]).callbacks.append(t.arrived)
-
-    def _arrived(self, t: Transfer) -> None:
-        here, nxt, nbytes, ledger = t.here, t.nxt, t.nbytes, self._world.ledger
-        ledger.hop(here, nxt, nbytes, float(t.sending), float(t.sent))
-        t.visited = (*t.visited, nxt)
-        t.here = nxt
-        t.pos += 1
-        if nxt != t.dst:
-            ledger.relay(nxt, nbytes)
-            self._hop(t)
-            return
-        visited, src = t.visited, t.visited[0]
-        if self._router.version and list(visited) != self._router.static_path(src, nxt):
-            self._effect(f"node {src}", "rerouted", t.id, src)
-        slowest = min(itertools.pairwise(visited), key=lambda key: self._nominal[key])
-        ledger.transfer(TransferRecord(
-            transfer_id=t.id, kind=t.kind, round=t.round, src=src, dst=nxt,
-            nbytes=nbytes, hops=len(visited) - 1, path=">".join(visited), start_s=t.start,
-            end_s=float(self._env.now), bottleneck=">".join(slowest)))
-        del self._in_flight[t.id]
-        t.done.succeed(t.payload)
 
     # ----------------------------------------------------------------- compute
     def compute(self, node: str, job: ComputeJob, *, kind: str, round: int) -> simpy.Event:
@@ -375,7 +324,7 @@ class Fabric:
         return self.channel(src, dst).bandwidth
 
     def delivered(self, t: Transfer) -> None:
-        """A flow-model transfer reached its destination (for the stall report)."""
+        """A transfer reached its destination (it leaves the stall report)."""
         del self._in_flight[t.id]
 
     def _busy(self, key: tuple[str, str]) -> bool:

@@ -1,8 +1,10 @@
 """A payload on its way through the fabric, driven by callbacks rather than a process.
 
-The channel calls `Transfer.succeed` when a hop's bits are out, one timeout covers the
-hop's latency, and the fabric starts the next hop from that timeout's callback: per hop
-that is the channel's wake-up and the latency timeout, and no generator.
+Under store-and-forward (`snakesim.network.hops`) the channel calls `Transfer.succeed`
+when a hop's bits are out, one timeout covers the hop's latency, and the next hop starts
+from that timeout's callback: per hop that is the channel's wake-up and the latency
+timeout, and no generator. The flow model (`snakesim.network.flows`) keeps its own state
+per flow and uses the transfer for where it is and its route.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import simpy
 
 if TYPE_CHECKING:
     from snakesim.network.fabric import Fabric
+    from snakesim.network.hops import StoreAndForward
 
 
 class Transfer:
@@ -22,15 +25,17 @@ class Transfer:
     timeouts and route waits, so a hop allocates nothing but its timeout.
     """
 
-    __slots__ = ("done", "dst", "fabric", "here", "id", "kind", "nbytes", "nxt", "payload",
-                 "pos", "round", "route", "sending", "sent", "start", "version", "visited")
+    __slots__ = ("done", "dst", "fabric", "here", "hops", "id", "kind", "nbytes", "nxt",
+                 "payload", "pos", "round", "route", "sending", "sent", "start", "version",
+                 "visited")
 
-    def __init__(self, fabric: Fabric, transfer_id: int, src: str, dst: str, nbytes: int,
-                 kind: str, round: int, payload: object) -> None:
-        self.fabric, self.id, self.dst, self.nbytes = fabric, transfer_id, dst, nbytes
-        self.kind, self.round, self.payload = kind, round, payload
-        self.done = fabric._env.event()
-        self.start = float(fabric._env.now)
+    def __init__(self, env: simpy.Environment, fabric: Fabric, hops: StoreAndForward,
+                 transfer_id: int, src: str, dst: str, nbytes: int, kind: str, round: int,
+                 payload: object) -> None:
+        self.fabric, self.hops, self.id, self.dst = fabric, hops, transfer_id, dst
+        self.nbytes, self.kind, self.round, self.payload = nbytes, kind, round, payload
+        self.done = env.event()
+        self.start = float(env.now)
         self.here, self.nxt = src, src
         self.visited: tuple[str, ...] = (src,)
         self.route: tuple[str, ...] | None = None
@@ -40,20 +45,19 @@ class Transfer:
 
     def succeed(self) -> None:
         """The channel sent the hop's last bit."""
-        self.fabric._sent(self)
+        self.hops.sent(self)
 
     def fail(self, exception: Exception) -> None:
         """The hop's link went down (retry policy): retry after the backoff."""
-        fabric = self.fabric
-        fabric._env.timeout(fabric._policy[1]).callbacks.append(self.retry)
+        self.hops.failed(self)
 
     def retry(self, _: simpy.Event) -> None:
         """Start the hop again, routed afresh from here."""
-        self.fabric._hop(self)
+        self.hops.hop(self)
 
     def arrived(self, _: simpy.Event) -> None:
         """The hop's latency has passed: the bits are at the next node."""
-        self.fabric._arrived(self)
+        self.hops.arrived(self)
 
 
 def describe_transfer(fabric: Fabric, t: Transfer) -> str:

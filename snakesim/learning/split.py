@@ -20,23 +20,11 @@ both parts share one loss scale and each skips a step whose gradients overflowed
 what two parties can do, since neither sees the other's gradients (so a split step with
 clipping is not the whole model's clipped step, whose norm spans both parts).
 
-Costs (`SplitCosts`) are probed once per batch size on a ``meta``-device copy of the
-model, like `snakesim.learning.costs`: FLOPs of the client forward, the server forward
-and backward, and the client backward are counted separately with `FlopCounterMode`
-(they add up to the FLOPs of the whole model's step); the activation and gradient
-tensors at the cut give the bytes sent; `saved_tensors_hooks` gives each side's saved
-activations. Memory model per side (bytes at the stored dtype):
-
-- client: its part's weights, gradients and optimizer state; activations saved by its
-  forward (the cut output included); the batch (inputs and labels); the buffer for the
-  gradient it receives;
-- server: ``copies`` x (its part's weights and optimizer state) -- a SplitFed v1 server
-  keeps one server-side copy per client for a round -- plus one set of gradients (the
-  server computes one batch at a time); activations saved by its forward; the received
-  activations, their gradient and the labels.
+Costs (FLOPs, bytes at the cut, memory per side) are `snakesim.learning.split_costs`.
 
 Real work runs as a `SplitJob`: a future over a whole chain of batches (one client's
-turn), whose cost the simulator knows up front from `SplitCosts`.
+turn), whose cost the simulator knows up front from
+`snakesim.learning.split_costs.SplitCosts`.
 """
 
 from __future__ import annotations
@@ -47,59 +35,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from snakesim.learning.aggregation import RunningAverage
-from snakesim.learning.attention import FusedAttention
-from snakesim.learning.costs import (
-    MemoryBreakdown,
-    half_copy_bytes,
-    half_probe_model,
-    optimizer_slots,
-    tensor_bytes,
-)
 from snakesim.learning.models import LayerStack
 from snakesim.learning.objective import CLASSIFICATION, Objective
-from snakesim.learning.precision import FP32, Precision
-from snakesim.learning.probe import saved_storages
 from snakesim.learning.stepping import Stepper, check_finite, hold
 from snakesim.learning.training import State, TrainConfig, make_optimizer
-
-
-@dataclass(frozen=True)
-class SplitStepCost:
-    """Cost of one split training step for one batch."""
-
-    client_forward_flops: float
-    server_flops: float
-    client_backward_flops: float
-    activation_bytes: int
-    """The activations at the cut (client -> server)."""
-    label_bytes: int
-    """The batch's labels (client -> server, with the activations)."""
-    gradient_bytes: int
-    """The gradient at the cut (server -> client)."""
-    client_saved_bytes: int
-    server_saved_bytes: int
-
-    @property
-    def upload_bytes(self) -> int:
-        """What the client sends per batch: activations and labels."""
-        return self.activation_bytes + self.label_bytes
-
-    @property
-    def flops(self) -> float:
-        """FLOPs of the whole step, both sides."""
-        return self.client_forward_flops + self.server_flops + self.client_backward_flops
-
-
-@dataclass(frozen=True, slots=True)
-class StepJob:
-    """One side's share of one batch, as the fabric schedules it (no real work)."""
-
-    flops: float
-    peak_memory_bytes: int
-    samples: int
 
 
 def check_cut(cut: int, n_groups: int) -> None:
@@ -112,119 +53,6 @@ def check_cut(cut: int, n_groups: int) -> None:
 def client_keys(model: LayerStack, cut: int) -> list[str]:
     """State-dict keys of the client part (groups ``0 .. cut - 1``)."""
     return [k for k in model.state_dict() if model.group_of(k) < cut]
-
-
-class SplitCosts:
-    """FLOPs, bytes and memory of split steps at ``cut``, probed once per batch size.
-
-    Parameters
-    ----------
-    model
-        The model (a meta-device copy is made; its values do not matter).
-    input_shape
-        Shape of one input sample.
-    cut
-        Number of layer groups on the client side.
-    optimizer, momentum
-        Decide the optimizer-state bytes per trainable parameter.
-    objective
-        The task: its loss, and what the server needs as targets (labels, or the token
-        sequence for a causal LM).
-    precision
-        Training number formats, charged as `snakesim.learning.costs.CostModel` charges
-        them: parameters, gradients and optimizer state at the parameter dtype; the
-        activations (the cut tensors included) probed at the compute dtype; under mixed
-        precision each side also holds the half copies of its matmul weights.
-    """
-
-    def __init__(self, model: LayerStack, input_shape: Sequence[int], cut: int,
-                 optimizer: str, momentum: float, objective: Objective = CLASSIFICATION,
-                 precision: Precision = FP32) -> None:
-        self.objective = objective
-        check_cut(cut, len(model))
-        self._model = model.meta_copy().to(precision.param_dtype)
-        self._probe_model = half_probe_model(self._model, precision)
-        self.precision = precision
-        self.cut = cut
-        self._input_shape = tuple(input_shape)
-        self._slots = optimizer_slots(optimizer, momentum)
-        state = self._model.state_dict()
-        self.client_bytes = tensor_bytes({k: v for k, v in state.items()
-                                          if self._model.group_of(k) < cut})
-        """Bytes of the client part's parameters and buffers (what a hand-off sends)."""
-        self.server_bytes = tensor_bytes(state) - self.client_bytes
-        """Bytes of the server part's parameters and buffers."""
-        groups = self._model.groups
-        # A weight tied across the cut (embeddings and LM head) is the client's; the
-        # server holds its own copy to compute with (charged as weights, not trained).
-        named = dict(self._model.named_parameters(remove_duplicate=False))
-        for alias, owner in self._model.aliases.items():
-            if self._model.group_of(alias) >= cut > self._model.group_of(owner):
-                self.server_bytes += tensor_bytes([named[alias]])
-        self._client_params = tensor_bytes([p for i in range(cut)
-                                            for p in self._model.owned_parameters(i)])
-        self._server_params = tensor_bytes([p for i in range(cut, len(groups))
-                                            for p in self._model.owned_parameters(i)])
-        # Mixed precision: each side trains all its groups, so autocast keeps a half copy
-        # of each of its matmul weights (a weight tied across the cut: on both sides).
-        self._client_half = self._server_half = 0
-        if precision.mixed:
-            self._client_half = half_copy_bytes(list(groups[:cut]))
-            self._server_half = half_copy_bytes(list(groups[cut:]))
-        self._steps: dict[int, SplitStepCost] = {}
-
-    def step(self, batch_size: int) -> SplitStepCost:
-        """The cost of one step on a batch of ``batch_size`` samples (cached)."""
-        cost = self._steps.get(batch_size)
-        if cost is None:
-            cost = self._steps[batch_size] = self._probe(batch_size)
-        return cost
-
-    def client_memory(self, batch_size: int) -> MemoryBreakdown:
-        """Peak memory of the client's side of a step (see module docstring)."""
-        s = self.step(batch_size)
-        sample = self.objective.sample_bytes(self._input_shape)
-        return MemoryBreakdown(weights=self.client_bytes + self._client_half,
-                               gradients=self._client_params,
-                               optimizer=self._slots * self._client_params,
-                               activations=s.client_saved_bytes,
-                               batch=batch_size * sample + s.gradient_bytes)
-
-    def server_memory(self, batch_size: int, copies: int = 1) -> MemoryBreakdown:
-        """Peak memory of the server's side of a step with ``copies`` server-side models."""
-        s = self.step(batch_size)
-        # One set of half copies: the server computes one batch at a time.
-        return MemoryBreakdown(weights=copies * self.server_bytes + self._server_half,
-                               gradients=self._server_params,
-                               optimizer=copies * self._slots * self._server_params,
-                               activations=s.server_saved_bytes,
-                               batch=s.activation_bytes + s.gradient_bytes + s.label_bytes)
-
-    def _probe(self, batch_size: int) -> SplitStepCost:
-        model, cut = self._probe_model, self.cut
-        model.set_trainable(range(len(model)))
-        x, y = self.objective.example(batch_size, self._input_shape)
-        params = list(model.parameters())
-        # Attention is probed as the fused kernels run it (`snakesim.learning.attention`).
-        with FlopCounterMode(display=False) as c_fwd, FusedAttention(), \
-                saved_storages((*params, x, y)) as client_saved:
-            h, sent = client_forward(model, x, cut)
-        with FlopCounterMode(display=False) as s_step, FusedAttention(), \
-                saved_storages((*params, x, y, sent)) as server_saved:
-            server_step(model, sent, x, y, cut, self.objective)
-        grad = sent.grad
-        assert grad is not None
-        with FlopCounterMode(display=False) as c_bwd, FusedAttention():
-            client_backward(h, grad)
-        model.zero_grad(set_to_none=True)
-        return SplitStepCost(
-            client_forward_flops=float(c_fwd.get_total_flops()),
-            server_flops=float(s_step.get_total_flops()),
-            client_backward_flops=float(c_bwd.get_total_flops()),
-            activation_bytes=tensor_bytes([sent]),
-            label_bytes=tensor_bytes([x if self.objective.kind == "causal_lm" else y]),
-            gradient_bytes=tensor_bytes([grad]), client_saved_bytes=sum(client_saved.values()),
-            server_saved_bytes=sum(server_saved.values()))
 
 
 # ---------------------------------------------------------------- the real step

@@ -18,7 +18,7 @@ client. The server keeps its part and its optimizer state across turns; each cli
 starts a fresh optimizer over the client part it receives.
 
 The simulator schedules each batch's jobs and transfers with FLOPs and sizes probed up
-front (`snakesim.learning.split.SplitCosts`); the real torch work of a whole turn runs as
+front (`snakesim.learning.split_costs.SplitCosts`); the real torch work of a whole turn runs as
 one lazy `SplitJob` when the turn's result is first needed (for the evaluation after the
 turn), so per-batch Python overhead is a handful of SimPy events.
 """
@@ -35,14 +35,13 @@ from snakesim.config.schema import Topology
 from snakesim.config.strategies import SplitStrategy
 from snakesim.errors import ConfigurationError
 from snakesim.learning.split import (
-    SplitCosts,
     SplitJob,
-    StepJob,
     batch_sizes,
     client_keys,
     split_state,
     train_split,
 )
+from snakesim.learning.split_costs import SplitCosts, StepJob
 from snakesim.strategies.base import Context, Process, Strategy
 
 

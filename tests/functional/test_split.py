@@ -11,7 +11,7 @@ import pytest
 from snakesim.config import validate_scenario
 from snakesim.experiments import RunResult, run_scenario
 from snakesim.learning.models import digits_cnn
-from snakesim.learning.split import SplitCosts
+from snakesim.learning.split_costs import SplitCosts
 from tests.conftest import small_scenario
 
 BATCH = 32

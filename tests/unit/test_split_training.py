@@ -15,7 +15,6 @@ from snakesim.learning.models import LayerStack, digits_cnn, init_parameters
 from snakesim.learning.precision import Precision
 from snakesim.learning.split import (
     PartsAverage,
-    SplitCosts,
     SplitResult,
     batch_sizes,
     client_backward,
@@ -25,6 +24,7 @@ from snakesim.learning.split import (
     split_state,
     train_split,
 )
+from snakesim.learning.split_costs import SplitCosts
 from snakesim.learning.training import TrainConfig, train_slice
 
 INPUT = (1, 8, 8)

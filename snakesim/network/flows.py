@@ -265,6 +265,10 @@ class FlowTransport:
             self._end_round(flow, now)
         elif flow.budget is not None and _spent(flow.budget, flow.rate, now):
             # The window is out: wait for its first ACK (the round's end) at rate 0.
+            # What is left is rounding; zero it, or the round's end (at rate 0, where
+            # `_spent` has no rate to scale its tolerance by) takes the window as unsent
+            # and never doubles it (late in a run the residue outgrows any fixed epsilon).
+            flow.budget = 0.0
             self._recap(flow, 0.0)
         else:
             self._schedule(flow, now)

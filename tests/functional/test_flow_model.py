@@ -105,6 +105,21 @@ def test_a_tcp_flow_alone_matches_the_closed_form(hops: int, size: int, buffer: 
         expected, rel=1e-9)]
 
 
+@given(start=st.floats(0.0, 5000.0), size=st.integers(1, 200 * MB),
+       bandwidth=st.sampled_from(["100 Mbps", "10 Gbps", "100 Gbps"]))
+@settings(max_examples=25, deadline=None)
+def test_slow_start_is_the_same_late_in_a_run(start: float, size: int,
+                                              bandwidth: str) -> None:
+    """Float rounding grows with the clock: a window sent at t = 20 s on a 10 Gbps link
+    left ~1e-5 bits 'unsent', the window never doubled and a 5 GB upload took 28x its
+    time. A flow must follow the closed form whenever it starts."""
+    world, fabric = line(3, TCP, links={"bandwidth": bandwidth, "latency": "0.5 ms"})
+    rate = {"100 Mbps": 100e6, "10 Gbps": 10e9, "100 Gbps": 100e9}[bandwidth]
+    expected = single_flow_time(size, [(rate, 0.0005)] * 2, TcpSettings())
+    [end] = ends(world, fabric, [(start, "n1", "n3", size)])
+    assert end - start == pytest.approx(expected, rel=1e-6)
+
+
 def test_a_connection_keeps_its_window_and_restarts_after_idle() -> None:
     world, fabric = line(2, TCP, links={"bandwidth": "100 Mbps", "latency": "5 ms"})
     first, second, third = ends(world, fabric, [(0, "n1", "n2", MB), (0.2, "n1", "n2", MB),

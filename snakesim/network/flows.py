@@ -56,7 +56,7 @@ class _Flow:
     """The data phase of one transfer: bits left, rate, and its TCP round."""
 
     __slots__ = ("budget", "clock", "gen", "keys", "left", "neck", "one_way", "rate",
-                 "round_end", "since", "start", "t", "tail", "window")
+                 "round_end", "since", "start", "t", "tail", "wake_at", "window")
 
     def __init__(self, t: Transfer, keys: list[Key], one_way: float, tail: float,
                  clock: float, left: float, window: float | None, now: float) -> None:
@@ -66,6 +66,7 @@ class _Flow:
         self.budget: float | None = None  # bits this round may still send (TCP rounds)
         self.neck: Key | None = None  # the link its share was set by when it ended
         self.round_end = math.inf
+        self.wake_at = math.nan  # when its pending wake-up is due (nan: none pending)
 
 
 class FlowTransport:
@@ -110,6 +111,9 @@ class FlowTransport:
         self._caps: dict[int, float] = {}
         self._touched: dict[int, None] = {}  # flows whose wake-up must be re-planned
         self._flush_due = False
+        # Wake-ups due at one instant share one SimPy event (flows in step, e.g. slow-start
+        # rounds of equal RTT, would otherwise each cost a timeout): due time -> wake-ups.
+        self._alarms: dict[float, list[tuple[_Flow, int]]] = {}
 
     # ---------------------------------------------------------------- queries
     def busy(self, key: Key) -> bool:
@@ -174,7 +178,7 @@ class FlowTransport:
         self._flush()
         failed = [self._flows[i] for i in self._net.flows_on(key)]
         for flow in failed:
-            flow.gen += 1  # its pending wake-up is void
+            flow.gen, flow.wake_at = flow.gen + 1, math.nan  # its pending wake-up is void
             self._drop(flow)
             flow.t.here = flow.t.visited[0]
             self._env.timeout(self._backoff).callbacks.append(self._retry(flow.t))
@@ -236,12 +240,12 @@ class FlowTransport:
             self._schedule(flow, now)
 
     def _schedule(self, flow: _Flow, now: float) -> None:
-        flow.gen += 1
         at = flow.round_end if flow.budget is not None else math.inf
         if flow.rate <= 0 and flow.budget is not None and self._net.cap(flow.t.id) > 0:
             # Paused by the network (a link down, a trace at 0) with window to send: no
             # data in flight, so no ACK clock either; the round starts over on resuming.
             flow.round_end = math.inf
+            flow.gen, flow.wake_at = flow.gen + 1, math.nan
             return
         if flow.rate > 0:
             at = min(at, now + max(flow.left, 0.0) / flow.rate)
@@ -249,14 +253,27 @@ class FlowTransport:
                 # A window already out (a re-plan got here before the flow's own wake-up
                 # capped it) must stop now, not run on at its share until the round ends.
                 at = min(at, now + max(flow.budget, 0.0) / flow.rate)
+        if at == flow.wake_at:
+            return  # the wake-up already pending is the one needed: it reads the state then
+        flow.gen += 1
+        flow.wake_at = at if at < math.inf else math.nan
         if at < math.inf:
-            gen = flow.gen
-            self._env.timeout(max(at - now, 0.0)).callbacks.append(
-                lambda _: self._wake(flow, gen))
+            delay = max(at - now, 0.0)
+            when = self._env.now + delay  # the instant SimPy will run it at
+            alarm = self._alarms.get(when)
+            if alarm is None:
+                alarm = self._alarms[when] = []
+                self._env.timeout(delay).callbacks.append(lambda _: self._ring(when))
+            alarm.append((flow, flow.gen))
+
+    def _ring(self, when: float) -> None:
+        for flow, gen in self._alarms.pop(when):
+            self._wake(flow, gen)
 
     def _wake(self, flow: _Flow, gen: int) -> None:
         if gen != flow.gen:
             return  # replanned since: a later wake-up stands
+        flow.wake_at = math.nan
         now = float(self._env.now)
         self._advance(flow, now)
         if _spent(flow.left, flow.rate, now):
@@ -333,7 +350,7 @@ class FlowTransport:
                     self.on_start(key)
 
     def _finish(self, flow: _Flow, now: float, held: bool = True) -> None:
-        flow.gen += 1
+        flow.gen, flow.wake_at = flow.gen + 1, math.nan
         if held:
             # The link that set its share at the last solve (it has sent at that rate).
             flow.neck = self._net.bottleneck(flow.t.id)

@@ -196,7 +196,7 @@ class NetworkSpec(Frozen):
     (shares in proportion to 1 / RTT, as SimGrid's flow-level TCP models).
     """
 
-    model: Literal["store_and_forward", "flow"] = "store_and_forward"
+    model: Literal["store_and_forward", "flow"] = "flow"
     transport: Literal["tcp", "fluid"] = "tcp"
     sharing: Literal["max_min", "rtt_weighted"] = "rtt_weighted"
     tcp: TcpSpec = TcpSpec()

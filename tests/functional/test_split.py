@@ -113,7 +113,10 @@ def test_split_learning_time_grows_with_latency_much_faster_than_snake(
     split_slope = slow_split.summary["sim_time_s"] - split.summary["sim_time_s"]
     snake_slope = slow_snake.summary["sim_time_s"] - snake.summary["sim_time_s"]
     assert snake_slope > 0
-    assert split_slope > 10 * snake_slope
+    # Each Snake hand-off is a new TCP connection: a handshake and slow-start rounds, a
+    # few round trips each (so its slope is several latencies per hand-off, 5.6x below
+    # Split Learning's here; over 10x with store-and-forward, which has no round trips).
+    assert split_slope > 4 * snake_slope
     # Two latency-bound transfers per batch, plus init and hand-offs, all sequential.
     sends = len(split.frames["transfers"].query("kind != 'handoff'"))
     assert split_slope >= sends * 0.020 * 0.99

@@ -22,7 +22,7 @@ per event grows with the number of concurrent flows (one run per size).
 ``--network store_and_forward`` times the per-hop model instead.
 
     python benchmarks/network_scale.py [--devices 10000] [--repeat 3]
-        [--network flow|store_and_forward] [--growth 1000,3000,10000]
+        [--network flow|store_and_forward] [--growth 1000,3000,10000] [--no-gc]
 """
 
 from __future__ import annotations
@@ -162,6 +162,9 @@ def main() -> None:
     parser.add_argument("--network", choices=["flow", "store_and_forward"], default="flow")
     parser.add_argument("--growth", default="",
                         help="comma-separated device counts: cost per event at each")
+    parser.add_argument("--no-gc", action="store_true",
+                        help="with --growth: also time each size with the garbage "
+                             "collector off (what the collector's scans cost)")
     args = parser.parse_args()
     network = NetworkSpec(model=args.network)
     print(f"network         {network.model}"
@@ -196,6 +199,14 @@ def main() -> None:
             ev, best = grown[0][0], min(g[1] for g in grown)
             print(f"{n:>27}   {ev:>6}   {best:>6.2f}   {ev / best:>8,.0f}   "
                   f"{1e6 * best / ev:>8.1f}   {ev / n:>6.1f}")
+            if args.no_gc:
+                gc.disable()
+                try:
+                    off = min(simulate(n, network=network)[1] for _ in range(args.repeat))
+                finally:
+                    gc.enable()
+                print(f"{'(collector off)':>27}   {ev:>6}   {off:>6.2f}   {ev / off:>8,.0f}   "
+                      f"{1e6 * off / ev:>8.1f}")
     if args.freeze:
         frozen = min(simulate(args.devices, freeze=True, network=network)[1]
                      for _ in range(args.repeat))

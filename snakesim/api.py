@@ -25,7 +25,7 @@ from snakesim.sim.world import ProgressCallback
 
 
 def run(scenario: Scenario | str | Path, *, out: str | Path | None = None,
-        seed: int | None = None, threads: int = 1,
+        seed: int | None = None, threads: int | None = None,
         on_progress: ProgressCallback | None = None) -> RunResult:
     """Run a scenario (a file or a `Scenario`) and optionally write its results.
 
@@ -39,7 +39,8 @@ def run(scenario: Scenario | str | Path, *, out: str | Path | None = None,
     seed
         Replaces the scenario's seed.
     threads
-        PyTorch intra-op threads for this process.
+        PyTorch intra-op threads for this run (small models train fastest on one;
+        results do not change), restored afterwards; None leaves PyTorch's setting alone.
     on_progress
         Optional ``(done, total, description)`` callback.
 
@@ -53,8 +54,13 @@ def run(scenario: Scenario | str | Path, *, out: str | Path | None = None,
     else:
         spec = load_scenario(scenario, seed=seed)
     target = prepare_out(out, key="out") if out is not None else None
-    torch.set_num_threads(threads)
-    result = run_scenario(spec, on_progress=on_progress)
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        result = run_scenario(spec, on_progress=on_progress)
+    finally:
+        torch.set_num_threads(previous)
     if target is not None:
         write_run(target, spec, result.summary, result.frames)
     return result

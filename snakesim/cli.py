@@ -163,13 +163,10 @@ def run(
                                    "quality not measured (mode: cost_only)."),
 ) -> None:
     """Run a scenario and write its results."""
-    import torch
-
-    torch.set_num_threads(threads)
     from snakesim.analysis.report import summary_table
+    from snakesim.api import run as run_api
     from snakesim.config import load_scenario
     from snakesim.errors import ConfigurationError
-    from snakesim.experiments import run_scenario, write_run
     from snakesim.experiments.store import prepare_out
 
     scenario = load_scenario(file, seed=seed)
@@ -186,13 +183,12 @@ def run(
                        description=f"{scenario.name}: {what}")
 
         try:
-            result = run_scenario(scenario, on_progress=progress)
+            result = run_api(scenario, out=target, threads=threads, on_progress=progress)
         except SnakesimError as error:
             # A valid file that cannot run as asked (a node out of memory, a stall): still
             # say which file, on every line.
             raise ConfigurationError("\n".join(f"{file}: {line}" for line in
                                                 str(error).splitlines())) from None
-    write_run(target, scenario, result.summary, result.frames)
     if not quiet:
         out.print(summary_table(result.summary))
         out.print(f"results in {target}/ (wall time {time.perf_counter() - started:.1f} s)")

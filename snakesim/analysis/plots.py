@@ -5,14 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a display
-
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 
+from snakesim.analysis.canvas import subplots
 from snakesim.experiments.store import read_summary, read_table
 
 
@@ -31,7 +27,7 @@ def plot_runs(run_dirs: Sequence[Path], out: Path) -> Path:
     Path
         ``out``.
     """
-    fig, (by_bytes, by_time) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, (by_bytes, by_time) = subplots(1, 2, figsize=(11, 4.2))
     summaries = [read_summary(d) for d in run_dirs]
     # Language models are judged by held-out perplexity (lower is better), classifiers
     # by accuracy; a figure mixing both shows accuracy (next-token for LMs).
@@ -56,7 +52,6 @@ def plot_runs(run_dirs: Sequence[Path], out: Path) -> Path:
         ax.legend(fontsize=8, loc="upper right" if metric == "perplexity" else "lower right")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
-    plt.close(fig)
     return out
 
 

@@ -17,16 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a display
-
-import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from snakesim.analysis.canvas import subplots
 from snakesim.experiments.store import read_table
 
 COST_AXES = {
@@ -154,7 +151,7 @@ def curve_figure(sweep_dir: Path, summary: pd.DataFrame, swept: Sequence[str],
         Two panels; runs without any quality value (cost-only) are left out.
     """
     keys = series_keys(summary, swept)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
+    fig, axes = subplots(1, 2, figsize=(12, 4.5))
     groups = summary.groupby(keys, sort=False, dropna=False) if keys else [((), summary)]
     drawn: list[list[np.ndarray]] = [[], []]
     for _, group in groups:
@@ -211,7 +208,7 @@ def memory_figure(summary: pd.DataFrame, swept: Sequence[str],
                   quality: Quality = ACCURACY) -> Figure:
     """Final quality against the largest per-node peak memory, one marker per run."""
     keys = series_keys(summary, swept)
-    fig, ax = plt.subplots(figsize=(6.5, 4.5), constrained_layout=True)
+    fig, ax = subplots(figsize=(6.5, 4.5))
     groups = summary.groupby(keys, sort=False, dropna=False) if keys else [((), summary)]
     for _, group in groups:
         ax.scatter(_floats(group["max_node_peak_memory_bytes"]), _floats(group[quality.final]),
@@ -256,8 +253,7 @@ def effect_figure(summary: pd.DataFrame, parameter: str, by: str | None,
                 else []), *COST_EFFECTS]
     # Object columns (all None in cost-only runs) would not aggregate: floats throughout.
     table = summary.assign(**{m: _floats(summary[m]) for m, _, _ in panels})
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4),
-                             constrained_layout=True, squeeze=False)
+    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
     groups = table.groupby(by, sort=False) if by else [("all runs", table)]
     for name, group in groups:
         stats = group.groupby(parameter)[[m for m, _, _ in panels]].agg(["mean", "min",
@@ -283,8 +279,7 @@ def heatmap_figure(summary: pd.DataFrame, rows: str, cols: str,
     """Mean ``metric`` over seeds on the grid of two swept parameters."""
     numbers = summary.assign(**{metric: _floats(summary[metric])})
     table = numbers.pivot_table(index=rows, columns=cols, values=metric, aggfunc="mean")
-    fig, ax = plt.subplots(figsize=(1.2 * len(table.columns) + 3, 0.6 * len(table) + 2.5),
-                           constrained_layout=True)
+    fig, ax = subplots(figsize=(1.2 * len(table.columns) + 3, 0.6 * len(table) + 2.5))
     image = ax.imshow(table.to_numpy(float), cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(table.columns)), [str(c) for c in table.columns], rotation=30)
     ax.set_yticks(range(len(table.index)), [str(i) for i in table.index])
@@ -327,9 +322,9 @@ def cost_figure(summary: pd.DataFrame, swept: Sequence[str]) -> Figure:
     # Swept sections (a whole strategy block) make long labels: wrap, don't truncate.
     labels = [textwrap.fill(_label(g.iloc[0], keys), 40) for _, g in groups]
     lines = sum(label.count("\n") + 1 for label in labels)
-    fig, axes = plt.subplots(1, max(len(panels), 1), sharey=True, squeeze=False,
-                             figsize=(3.4 * len(panels) + 3.5, 0.3 * lines + 0.4 * len(labels)
-                                      + 1.6), constrained_layout=True)
+    fig, axes = subplots(1, max(len(panels), 1), sharey=True, squeeze=False,
+                         figsize=(3.4 * len(panels) + 3.5,
+                                  0.3 * lines + 0.4 * len(labels) + 1.6))
     rows = np.arange(len(groups))
     colors = [f"C{i % 10}" for i in rows]
     for ax, (column, title, unit) in zip(axes[0], panels, strict=False):
@@ -375,7 +370,7 @@ def topology_figure(run_dir: Path, title: str) -> Figure:
     for src, dst, nbytes in zip(links["src"], links["dst"], links["bytes"], strict=True):
         previous = graph.get_edge_data(src, dst, {"bytes": 0})["bytes"]
         graph.add_edge(src, dst, bytes=previous + int(nbytes))
-    fig, ax = plt.subplots(figsize=(6.5, 5.5), constrained_layout=True)
+    fig, ax = subplots(figsize=(6.5, 5.5))
     pos = nx.kamada_kawai_layout(graph) if len(graph) > 2 else nx.spring_layout(graph, seed=0)
     weights = np.array([d["bytes"] for _, _, d in graph.edges(data=True)], dtype=float)
     widths = 1 + 6 * weights / weights.max() if len(weights) and weights.max() > 0 else 1.0
@@ -385,7 +380,7 @@ def topology_figure(run_dir: Path, title: str) -> Figure:
                                        for n in graph])
     nx.draw_networkx_labels(graph, pos, ax=ax, font_size=8, font_color="white")
     drawn = nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, edge_color=weights,
-                                   edge_cmap=plt.get_cmap("plasma"))
+                                   edge_cmap=matplotlib.colormaps["plasma"])
     if len(weights):
         fig.colorbar(drawn, ax=ax, label="bytes carried (both directions)")
     ax.set_title(title)

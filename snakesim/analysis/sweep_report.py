@@ -14,7 +14,6 @@ import base64
 import html
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
 import yaml
 from matplotlib.figure import Figure
@@ -97,7 +96,6 @@ def plot_sweep(sweep_dir: Path, out_dir: Path | None = None) -> list[Path]:
     for stem, figure in sweep_figures(sweep_dir).items():
         path = target / f"{stem}.png"
         figure.savefig(path, dpi=110)
-        plt.close(figure)
         written.append(path)
     return written
 
@@ -109,7 +107,6 @@ def write_report(sweep_dir: Path, out: Path | None = None) -> Path:
     for stem, figure in sweep_figures(sweep_dir).items():
         png = sweep_dir / f".{stem}.report.png"
         figure.savefig(png, dpi=100)
-        plt.close(figure)
         data = base64.b64encode(png.read_bytes()).decode("ascii")
         png.unlink()
         images.append(f'<figure><img alt="{stem}" src="data:image/png;base64,{data}">'

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a display
-
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from snakesim.analysis.canvas import subplots
 from snakesim.experiments.store import read_summary, read_table
 
 COLOURS = {("node", "busy"): "#1f77b4", ("link", "busy"): "#2ca02c", ("node", "down"): "#d62728",
@@ -40,7 +36,7 @@ def timeline_figure(run_dir: Path, max_links: int = 40) -> Figure:
     shown += sorted(set(links["resource"]) - set(shown))[:max(0, max_links - len(shown))]
     rows = nodes + shown
     height = max(3.0, 0.28 * len(rows) + 1.5)
-    fig, ax = plt.subplots(figsize=(12, height), constrained_layout=True)
+    fig, ax = subplots(figsize=(12, height))
     index = {name: i for i, name in enumerate(rows)}
     for (kind, state), group in table.groupby(["kind", "state"]):
         group = group[group["resource"].isin(index)]
@@ -66,5 +62,4 @@ def plot_timeline(run_dir: Path, out: Path) -> Path:
     fig = timeline_figure(run_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out

@@ -179,7 +179,7 @@ def test_every_failure_is_one_line_without_a_traceback(
     error, code, expected = FAILURES[case]
     path = write_yaml(small_scenario({"name": "fedavg"}, training={"rounds": 1}))
     monkeypatch.setenv("SNAKESIM_CRASH_DIR", str(tmp_path / "crashes"))
-    monkeypatch.setattr("snakesim.experiments.run_scenario", fail_with(error))
+    monkeypatch.setattr("snakesim.api.run_scenario", fail_with(error))
     result = invoke("run", str(path), "--out", str(tmp_path / "out"), "-q")
     assert result.exit_code == code, result.output
     lines = result.output.strip().splitlines()
@@ -213,7 +213,7 @@ def test_a_bug_in_a_sweep_is_saved_and_reported_in_one_line(
 def test_ctrl_c_says_interrupted_and_exits_130(write_yaml, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_yaml(small_scenario({"name": "fedavg"}, training={"rounds": 1}))
-    monkeypatch.setattr("snakesim.experiments.run_scenario", fail_with(KeyboardInterrupt()))
+    monkeypatch.setattr("snakesim.api.run_scenario", fail_with(KeyboardInterrupt()))
     result = invoke("run", str(path), "--out", str(tmp_path / "out"), "-q")
     assert result.exit_code == 130
     assert result.output.strip() == "interrupted"
@@ -223,9 +223,9 @@ def test_ctrl_c_says_interrupted_and_exits_130(write_yaml, tmp_path: Path,
 def test_typer_and_click_exits_pass_through(write_yaml, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_yaml(small_scenario({"name": "fedavg"}, training={"rounds": 1}))
-    monkeypatch.setattr("snakesim.experiments.run_scenario", fail_with(typer.Exit(3)))
+    monkeypatch.setattr("snakesim.api.run_scenario", fail_with(typer.Exit(3)))
     assert invoke("run", str(path), "-q", "--out", str(tmp_path / "o")).exit_code == 3
-    monkeypatch.setattr("snakesim.experiments.run_scenario",
+    monkeypatch.setattr("snakesim.api.run_scenario",
                         fail_with(typer.BadParameter("no good", param_hint="'--x'")))
     result = invoke("run", str(path), "-q", "--out", str(tmp_path / "o"))
     assert result.exit_code == 2 and "Invalid value for '--x': no good" in result.output

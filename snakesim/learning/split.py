@@ -29,7 +29,7 @@ turn), whose cost the simulator knows up front from
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +37,7 @@ from typing import Any
 import torch
 
 from snakesim.learning.aggregation import RunningAverage
+from snakesim.learning.lazy import Lazy
 from snakesim.learning.models import LayerStack
 from snakesim.learning.objective import CLASSIFICATION, Objective
 from snakesim.learning.stepping import Stepper, check_finite, hold
@@ -194,20 +195,8 @@ def _copy_optimizer_state(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
             "param_groups": packed["param_groups"]}
 
 
-class SplitJob:
+class SplitJob(Lazy[SplitResult]):
     """A future over a chain of split steps: the work runs when the result is first asked."""
-
-    def __init__(self, work: Callable[[], SplitResult]) -> None:
-        self._work: Callable[[], SplitResult] | None = work
-        self._result: SplitResult | None = None
-
-    def result(self) -> SplitResult:
-        """Run the training the first time; return the cached result."""
-        if self._result is None:
-            assert self._work is not None
-            self._result = self._work()
-            self._work = None  # drop references to the inputs
-        return self._result
 
 
 class PartsAverage:

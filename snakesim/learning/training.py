@@ -22,6 +22,7 @@ from torch import nn
 
 from snakesim.errors import ConfigurationError
 from snakesim.learning.costs import CostModel, MemoryBreakdown
+from snakesim.learning.lazy import Lazy
 from snakesim.learning.models import LayerStack
 from snakesim.learning.objective import CLASSIFICATION, Objective
 from snakesim.learning.precision import FP32, Precision
@@ -224,7 +225,7 @@ def batch_loss(model: LayerStack, teacher: LayerStack | None, first: int, x: tor
     return loss
 
 
-class TrainJob:
+class TrainJob(Lazy[SliceResult]):
     """A slice-training job whose cost is known up front and whose work runs lazily.
 
     Attributes
@@ -237,20 +238,11 @@ class TrainJob:
 
     def __init__(self, work: Callable[[], SliceResult], flops: float,
                  memory: MemoryBreakdown, samples: int) -> None:
-        self._work: Callable[[], SliceResult] | None = work
-        self._result: SliceResult | None = None
+        super().__init__(work)
         self.flops = flops
         self.memory = memory
         self.peak_memory_bytes = memory.total
         self.samples = samples
-
-    def result(self) -> SliceResult:
-        """Run the training the first time it is asked for; return the cached result."""
-        if self._result is None:
-            assert self._work is not None
-            self._result = self._work()
-            self._work = None  # drop references to inputs once the work is done
-        return self._result
 
 
 def slice_job(costs: CostModel, model: LayerStack, state: State, trainable: Sequence[int],

@@ -13,6 +13,7 @@ from snakesim.errors import ConfigurationError, TrainingDiverged
 from snakesim.learning.costs import CostModel
 from snakesim.learning.datasets import load_digits
 from snakesim.learning.evaluation import evaluate
+from snakesim.learning.lazy import Lazy
 from snakesim.learning.models import LayerStack, digits_cnn, init_parameters
 from snakesim.learning.precision import Precision
 from snakesim.learning.stepping import check_finite
@@ -168,6 +169,14 @@ def test_train_job_runs_the_work_once_and_caches() -> None:
     assert job.flops == 10.0
     assert job.samples == 16
     assert job.peak_memory_bytes == job.memory.total
+
+
+def test_a_lazy_result_of_none_runs_once_too_and_lets_go_of_its_work() -> None:
+    calls: list[int] = []
+    job: Lazy[None] = Lazy(lambda: calls.append(1))
+    assert not job.done
+    assert job.result() is None and job.result() is None
+    assert calls == [1] and job.done and job._work is None
 
 
 def test_slice_job_knows_its_cost_before_running() -> None:

@@ -21,7 +21,7 @@ from snakesim.config.schema import (
     client_names,
     node_names,
 )
-from snakesim.config.strategies import SnakeStrategy
+from snakesim.config.strategies import CentralStrategy, SnakeStrategy, SplitFedStrategy
 from snakesim.errors import Problem
 
 
@@ -129,23 +129,20 @@ def _strategy(s: Scenario) -> Iterator[Problem]:
     strategy = s.strategy
     names = set(node_names(s.topology))
     clients = client_names(s.topology)
-    needs_server = (strategy.name in ("fedavg", "fedprox", "split", "splitfed")
-                     or getattr(strategy, "mode", "") == "cs")
-    named: str | None = getattr(strategy, "server", None)  # central/local have none
+    named = strategy.named_server()
     server = named or s.topology.server
     if named is not None and named not in names:
         yield Problem("strategy.server", "unknown node", named)
-    elif needs_server and server is None:
-        what = {"fedavg": "FedAvg", "fedprox": "FedProx", "split": "Split Learning",
-                "splitfed": "SplitFed"}.get(
-            strategy.name, "Snake Learning in CS mode")
+    elif strategy.needs_server() and server is None:
+        what = strategy.display + (" in CS mode" if isinstance(strategy, SnakeStrategy)
+                                   else "")
         yield Problem("strategy.server", f"{what} needs a server node: name one here or "
                       "in topology.server", None, False)
     yield from _central(s)
-    fed_server = getattr(strategy, "fed_server", None)
-    if fed_server is not None and fed_server not in names:
-        yield Problem("strategy.fed_server", "unknown node", fed_server)
-    route = getattr(strategy, "route", None)
+    if isinstance(strategy, SplitFedStrategy) and strategy.fed_server is not None \
+            and strategy.fed_server not in names:
+        yield Problem("strategy.fed_server", "unknown node", strategy.fed_server)
+    route = strategy.route_nodes()
     if route is not None:
         for i, name in enumerate(route):
             if name not in clients:
@@ -156,9 +153,9 @@ def _strategy(s: Scenario) -> Iterator[Problem]:
 
 
 def _central(s: Scenario) -> Iterator[Problem]:
-    if s.strategy.name != "central":
+    if not isinstance(s.strategy, CentralStrategy):
         return
-    node = getattr(s.strategy, "node", None)
+    node = s.strategy.node
     if node is not None and node not in set(node_names(s.topology)):
         yield Problem("strategy.node", "unknown node", node)
     elif node is None and s.topology.server is None:

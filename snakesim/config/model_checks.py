@@ -38,7 +38,7 @@ def scale_problems(s: Scenario) -> Iterator[Problem]:
                       f"{limits.max_links:,} (raise it with {variable_of('max_links')})",
                       None, False)
         return
-    route = getattr(s.strategy, "route", None)
+    route = s.strategy.route_nodes()
     learners = len(route) if route else max(nodes - 1, 1)
     jobs = s.training.rounds * learners
     if jobs > limits.max_jobs:
@@ -69,10 +69,10 @@ def training_size(s: Scenario) -> tuple[int, int] | None:
 
 def learner_count(s: Scenario) -> int:
     """The nodes that hold data: the route, or every client but a named server."""
-    route = getattr(s.strategy, "route", None)
+    route = s.strategy.route_nodes()
     if route:
         return len(route)
-    server = getattr(s.strategy, "server", None)
+    server = s.strategy.named_server()
     return sum(1 for name in client_names(s.topology) if name != server)
 
 

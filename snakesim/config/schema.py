@@ -373,6 +373,6 @@ class Scenario(Frozen):
         if lm_model != text:
             raise ValueError("model causal_lm and dataset text go together (model is "
                              f"{self.model.name}, dataset is {self.data.dataset})")
-        if getattr(self.strategy, "lora", None) is not None and not lm_model:
+        if self.strategy.lora_spec() is not None and not lm_model:
             raise ValueError("strategy.lora needs model causal_lm")
         return self

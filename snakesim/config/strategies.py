@@ -1,13 +1,16 @@
 """Strategy sections of a scenario: one frozen model per scheme, chosen by ``name``.
 
-Each scheme's options live in its own class; `Strategy` is the discriminated union the
-scenario's ``strategy`` key accepts. Cross-references (server, route) are checked in
-`snakesim.config.checks`.
+Each scheme describes itself once, in its class here (a `SchemeSpec`): its options, its
+display name, the module that implements it, whether it needs a server and which nodes
+it names. `SCHEMES` lists them; `Strategy` is the discriminated union the scenario's
+``strategy`` key accepts (a test checks that it holds exactly `SCHEMES`), and the
+strategy registry, the cross-reference checks (`snakesim.config.checks`) and the run's
+learner list all read the descriptions instead of keeping lists of their own.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -32,6 +35,50 @@ def _on_off(value: object) -> object:
 def _kind(value: object) -> object:
     # `assignment: even` is shorthand for `assignment: {kind: even}`.
     return {"kind": value} if isinstance(value, str) else value
+
+
+class SchemeSpec(Frozen):
+    """What every scheme's section tells the rest of snakesim about itself.
+
+    Attributes
+    ----------
+    display
+        The scheme's name in messages and tables.
+    implementation
+        The module that implements it; it defines ``build(spec, topology)``.
+    """
+
+    display: ClassVar[str]
+    implementation: ClassVar[str]
+
+    def named_server(self) -> str | None:
+        """The server node this section names (None: none, or the topology's)."""
+        return None
+
+    def needs_server(self) -> bool:
+        """Whether the scheme cannot run without a server node."""
+        return False
+
+    def route_nodes(self) -> list[str] | None:
+        """The learners this section lists explicitly, in order (None: every client but
+        the server)."""
+        return None
+
+    def lora_spec(self) -> LoraSpec | None:
+        """The LoRA adapters it trains instead of the weights (None: none)."""
+        return None
+
+
+class WithServer(SchemeSpec):
+    """A scheme with a ``server`` option (default: ``topology.server``)."""
+
+    server: str | None = None
+
+    def named_server(self) -> str | None:
+        return self.server
+
+    def needs_server(self) -> bool:
+        return True
 
 
 class SnakeAssignment(Frozen):
@@ -66,12 +113,14 @@ class SnakeWindow(Frozen):
         return self.width or 1
 
 
-class SnakeStrategy(Frozen):
+class SnakeStrategy(WithServer):
     """Snake Learning (Yu et al., arXiv 2405.03372): see `snakesim.strategies.snake`."""
+
+    display: ClassVar[str] = "Snake Learning"
+    implementation: ClassVar[str] = "snakesim.strategies.snake"
 
     name: Literal["snake"]
     mode: Literal["p2p", "cs"] = "p2p"
-    server: str | None = None
     route: list[str] | None = None
     order: Literal["given", "shortest_tour", "by_compute"] = "given"
     assignment: Annotated[SnakeAssignment, BeforeValidator(_kind)] = SnakeAssignment()
@@ -86,6 +135,12 @@ class SnakeStrategy(Frozen):
     distill_temperature: float = Field(default=2.0, ge=0.01, le=1000)
     distill_threshold: float = Field(default=0.3, ge=0, le=1)
     target_accuracy: float | None = Field(default=None, gt=0, le=1)
+
+    def needs_server(self) -> bool:
+        return self.mode == "cs"
+
+    def route_nodes(self) -> list[str] | None:
+        return self.route
 
 
 class LoraSpec(Frozen):
@@ -102,62 +157,91 @@ class LoraSpec(Frozen):
         default=["q_proj", "v_proj"], min_length=1)
 
 
-class FedAvgStrategy(Frozen):
+class FedAvgStrategy(WithServer):
     """Federated averaging (McMahan et al. 2017) through a server node.
 
     ``fraction`` of the clients (at least one) is sampled each round; ``lora`` makes it
     parameter-efficient FL (clients train and send LoRA adapters only).
     """
 
+    display: ClassVar[str] = "FedAvg"
+    implementation: ClassVar[str] = "snakesim.strategies.fedavg"
+
     name: Literal["fedavg"]
-    server: str | None = None
     fraction: float = Field(default=1.0, gt=0, le=1)
     lora: LoraSpec | None = None
 
+    def lora_spec(self) -> LoraSpec | None:
+        return self.lora
 
-class FedProxStrategy(Frozen):
+
+class FedProxStrategy(WithServer):
     """FedProx (Li et al., MLSys 2020): FedAvg plus ``mu / 2 * ||w - w_global||^2``."""
 
+    display: ClassVar[str] = "FedProx"
+    implementation: ClassVar[str] = "snakesim.strategies.fedavg"
+
     name: Literal["fedprox"]
-    server: str | None = None
     fraction: float = Field(default=1.0, gt=0, le=1)
     mu: float = Field(default=0.01, ge=0, le=1e6)
 
 
-class CentralStrategy(Frozen):
+class CentralStrategy(SchemeSpec):
     """Centralised baseline: every client uploads its data once to ``node``, which trains.
 
     ``node`` defaults to the server (``topology.server``); it may be any node.
     """
 
+    display: ClassVar[str] = "centralised"
+    implementation: ClassVar[str] = "snakesim.strategies.central"
+
     name: Literal["central"]
     node: str | None = None
 
 
-class LocalStrategy(Frozen):
+class LocalStrategy(SchemeSpec):
     """Local-only baseline: every client trains alone on its own data."""
+
+    display: ClassVar[str] = "local-only"
+    implementation: ClassVar[str] = "snakesim.strategies.local"
 
     name: Literal["local"]
 
 
-class SplitStrategy(Frozen):
+class SplitStrategy(WithServer):
     """Vanilla split learning (Gupta & Raskar 2018): see `snakesim.strategies.split`."""
 
+    display: ClassVar[str] = "Split Learning"
+    implementation: ClassVar[str] = "snakesim.strategies.split"
+
     name: Literal["split"]
-    server: str | None = None
     cut: int = Field(default=1, ge=1, le=100_000)
     handoff: Literal["server", "p2p"] = "server"
 
 
-class SplitFedStrategy(Frozen):
+class SplitFedStrategy(WithServer):
     """SplitFed v1 (Thapa et al., AAAI 2022): see `snakesim.strategies.splitfed`."""
 
+    display: ClassVar[str] = "SplitFed"
+    implementation: ClassVar[str] = "snakesim.strategies.splitfed"
+
     name: Literal["splitfed"]
-    server: str | None = None
     fed_server: str | None = None
     cut: int = Field(default=1, ge=1, le=100_000)
 
 
+SCHEMES: tuple[type[SchemeSpec], ...] = (
+    SnakeStrategy, FedAvgStrategy, FedProxStrategy, SplitStrategy, SplitFedStrategy,
+    CentralStrategy, LocalStrategy)
+"""Every scheme, in the order the docs list them: the one list to extend."""
+
+# The union is spelled out for the type checker; a test holds it equal to SCHEMES.
 Strategy = Annotated[SnakeStrategy | FedAvgStrategy | SplitStrategy
                      | SplitFedStrategy | FedProxStrategy | CentralStrategy | LocalStrategy,
                      Field(discriminator="name")]
+
+
+def scheme_name(spec: type[SchemeSpec]) -> str:
+    """The ``name`` literal a scheme's class accepts."""
+    (name,) = spec.model_fields["name"].annotation.__args__  # type: ignore[union-attr]
+    return str(name)

@@ -65,7 +65,7 @@ def scenario_model(scenario: Scenario, data: Dataset, seed: int = 0) -> ModelFac
     if m.name == "causal_lm":
         assert m.lm is not None  # checked by the schema
         factory = lm_model(m.lm, data, seed)
-        lora = getattr(scenario.strategy, "lora", None)
+        lora = scenario.strategy.lora_spec()
         return with_lora(factory, lora, seed) if lora is not None else factory
     return model_factory(m.name, num_classes=data.num_classes, width=m.width,
                          input_shape=data.input_shape, width_mult=m.width_mult,

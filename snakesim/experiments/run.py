@@ -60,11 +60,11 @@ def run_id(scenario: Scenario) -> str:
 
 def learners(scenario: Scenario) -> list[str]:
     """The nodes that hold data and train: the route, or all clients but the server."""
-    route = getattr(scenario.strategy, "route", None)
+    route = scenario.strategy.route_nodes()
     if route:
         return list(route)
     # A client named as the server does not learn (central's `node` keeps its data).
-    server = getattr(scenario.strategy, "server", None)
+    server = scenario.strategy.named_server()
     return [n for n in client_names(scenario.topology) if n != server]
 
 

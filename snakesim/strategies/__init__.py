@@ -1,8 +1,8 @@
 """Distributed-learning strategies and their registry.
 
 Each scheme lives in its own module, which provides ``build(spec, topology) -> Strategy``
-for its scenario section (`snakesim.config.strategies`). The registry maps a scenario's
-``strategy.name`` to that module, imported on first use.
+for its scenario section; the section's class (`snakesim.config.strategies`) names that
+module. The registry maps a scenario's ``strategy.name`` to it, imported on first use.
 """
 
 from __future__ import annotations
@@ -10,21 +10,15 @@ from __future__ import annotations
 import importlib
 
 from snakesim.config.schema import Topology
+from snakesim.config.strategies import SCHEMES, scheme_name
 from snakesim.config.strategies import Strategy as StrategySpec
 from snakesim.strategies.base import Context, Strategy
 
 __all__ = ["REGISTRY", "Context", "Strategy", "build_strategy"]
 
-REGISTRY: dict[str, str] = {
-    "snake": "snakesim.strategies.snake",
-    "fedavg": "snakesim.strategies.fedavg",
-    "fedprox": "snakesim.strategies.fedavg",
-    "central": "snakesim.strategies.central",
-    "local": "snakesim.strategies.local",
-    "split": "snakesim.strategies.split",
-    "splitfed": "snakesim.strategies.splitfed",
-}
-"""Scenario ``strategy.name`` -> module that implements it (and defines ``build``)."""
+REGISTRY: dict[str, str] = {scheme_name(spec): spec.implementation for spec in SCHEMES}
+"""Scenario ``strategy.name`` -> module that implements it (and defines ``build``); read
+from the schemes' own descriptions (`snakesim.config.strategies.SCHEMES`)."""
 
 
 def build_strategy(spec: StrategySpec, topology: Topology) -> Strategy:

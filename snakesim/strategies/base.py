@@ -27,9 +27,10 @@ from snakesim.sim.world import World
 Process = Generator[Any, Any, None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
-    """Everything a strategy works with during one run.
+    """Everything a strategy works with during one run (frozen: a strategy changes
+    nothing here; per-job options go with each `job` call).
 
     Attributes
     ----------
@@ -62,8 +63,10 @@ class Context:
     test: tuple[torch.Tensor, torch.Tensor]
     rounds: int
     data_bytes: dict[str, int] = field(default_factory=dict)
+    # Made on first use and kept for the run: per-node data-order generators, and the
+    # teacher's workspace model (key "teacher") for distillation.
     _generators: dict[str, torch.Generator] = field(default_factory=dict)
-    _teacher: LayerStack | None = None
+    _workspaces: dict[str, LayerStack] = field(default_factory=dict)
 
     @property
     def learners(self) -> list[str]:
@@ -76,24 +79,27 @@ class Context:
 
     def job(self, node: str, state: State, trainable: Sequence[int],
             distill: tuple[float, float] | None = None, *,
-            frozen_dtype: str = "fp32") -> TrainJob:
+            frozen_dtype: str = "fp32", prox_mu: float = 0.0) -> TrainJob:
         """A future that trains ``trainable`` groups of ``state`` on ``node``'s data.
 
         ``distill`` is ``(weight, temperature)`` to add knowledge distillation from the
         model as received (``state``) as teacher. ``frozen_dtype`` is the format the node
         holds its frozen groups in, for the memory account (``state`` already carries
-        their rounded values).
+        their rounded values). ``prox_mu`` adds FedProx's proximal term
+        ``mu / 2 * ||w - w_received||^2`` (and its memory).
         """
         if node not in self._generators:
             self._generators[node] = self.world.torch_generator(f"data-order/{node}")
         x, y = self.local_data[node]
-        cfg = self.train
+        cfg = self.train if prox_mu == 0.0 else replace(self.train, prox_mu=prox_mu)
+        teacher = None
         if distill is not None:
             cfg = replace(cfg, distill_weight=distill[0], distill_temperature=distill[1])
-            if self._teacher is None:
-                self._teacher = copy.deepcopy(self.model)  # a second workspace, made once
+            if "teacher" not in self._workspaces:  # a second workspace, made once
+                self._workspaces["teacher"] = copy.deepcopy(self.model)
+            teacher = self._workspaces["teacher"]
         return slice_job(self.costs, self.model, state, trainable, x, y, cfg,
-                         self._generators[node], self._teacher, frozen_dtype=frozen_dtype)
+                         self._generators[node], teacher, frozen_dtype=frozen_dtype)
 
     def measure(self, state: State) -> tuple[float, float]:
         """``(accuracy, mean loss)`` of ``state`` on the test set (NaN in cost-only runs).
@@ -111,9 +117,14 @@ class Context:
     def evaluate(self, state: State, round: int, step: int, node: str) -> float:
         """Evaluate ``state`` on the test set now; record it; return the accuracy."""
         accuracy, loss = self.measure(state)
+        self.record(round, step, node, accuracy, loss)
+        return accuracy
+
+    def record(self, round: int, step: int, node: str, accuracy: float,
+               loss: float) -> None:
+        """Record an evaluation made now (``node`` may name an aggregate, e.g. ``mean``)."""
         self.world.ledger.evaluation(EvalRecord(round, step, node, self.world.now, accuracy,
                                                 loss))
-        return accuracy
 
     def groups_bytes(self, groups: Sequence[int]) -> int:
         """Bytes of the given groups' parameters and buffers."""

@@ -21,7 +21,6 @@ there are. FedProx adds ``mu / 2 * ||w - w_global||^2`` to every client's local 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 
@@ -73,8 +72,6 @@ class FedAvg(Strategy):
         """Run ``ctx.rounds`` synchronous rounds."""
         env = ctx.world.env
         clients = ctx.learners
-        if self.mu > 0:
-            ctx.train = replace(ctx.train, prox_mu=self.mu)
         rng = ctx.world.rng("client-sampling") if self.fraction < 1 else None
         everything = list(range(ctx.costs.n_groups))
         clients = self._able(ctx, clients, everything)
@@ -107,7 +104,8 @@ class FedAvg(Strategy):
         """
         able = []
         for client in clients:
-            if ctx.fabric.fits(client, ctx.job(client, ctx.initial_state, groups)):
+            if ctx.fabric.fits(client, ctx.job(client, ctx.initial_state, groups,
+                                               prox_mu=self.mu)):
                 able.append(client)
             else:
                 ctx.fabric.exclude(client, "nodes.memory: cannot train the whole model")
@@ -123,7 +121,7 @@ class FedAvg(Strategy):
         # stored at the start, and adapters are all that travels.
         model = ctx.update_bytes(groups)
         yield fabric.send(self.server, client, model, kind="download", round=rnd)
-        job = ctx.job(client, state, groups)
+        job = ctx.job(client, state, groups, prox_mu=self.mu)
         yield fabric.compute(client, job, kind="train", round=rnd)
         yield fabric.send(client, self.server, model, kind="upload", round=rnd, payload=job)
         # The update is needed only now, on arrival: the real training runs here.

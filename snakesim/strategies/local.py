@@ -14,7 +14,6 @@ from __future__ import annotations
 from snakesim.config.schema import Topology
 from snakesim.config.strategies import LocalStrategy
 from snakesim.learning.training import State
-from snakesim.records import EvalRecord
 from snakesim.strategies.base import Context, Process, Strategy
 
 
@@ -52,8 +51,7 @@ class Local(Strategy):
         n = len(ctx.learners)
         if sums[2] == n:
             del self._sums[rnd]
-            ctx.world.ledger.evaluation(EvalRecord(rnd, 0, "mean", ctx.world.now,
-                                                   sums[0] / n, sums[1] / n))
+            ctx.record(rnd, 0, "mean", sums[0] / n, sums[1] / n)
             ctx.world.progress(rnd, ctx.rounds, f"round {rnd}/{ctx.rounds}")
 
 

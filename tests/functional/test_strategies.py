@@ -139,3 +139,30 @@ def test_more_rounds_improve_a_learnable_task() -> None:
                  training={"rounds": 3, "optimizer": "adam", "lr": 0.003, "local_epochs": 2})
     acc = result.frames["rounds"]["accuracy"]
     assert acc.iloc[-1] > 0.5
+
+
+def test_strategies_share_a_frozen_context_and_fedprox_passes_mu_per_job() -> None:
+    """FedProx used to switch its proximal term on by rewriting the shared context."""
+    import dataclasses
+
+    from snakesim.experiments.build import load_data
+    from snakesim.experiments.run import _context
+    from snakesim.network import build_fabric
+    from snakesim.sim import World
+    from snakesim.strategies import build_strategy
+
+    scenario = validate_scenario(small_scenario({"name": "fedprox", "mu": 0.5},
+                                                training={"rounds": 1}))
+    world = World(scenario.seed)
+    fabric = build_fabric(world, scenario)
+    ctx = _context(scenario, world, fabric, load_data(scenario))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ctx.train = ctx.train  # type: ignore[misc]
+    plain = ctx.job("n1", ctx.initial_state, [0, 1])
+    prox = ctx.job("n1", ctx.initial_state, [0, 1], prox_mu=0.5)
+    # The proximal term holds the received weights: one more slot of the trained groups.
+    assert prox.peak_memory_bytes > plain.peak_memory_bytes
+    world.env.process(build_strategy(scenario.strategy, scenario.topology).process(ctx))
+    world.env.run()
+    assert ctx.train.prox_mu == 0.0
+    assert len(world.ledger.evaluations) == 1

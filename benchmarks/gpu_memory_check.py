@@ -26,12 +26,12 @@ from typing import Any
 
 import torch
 
-from snakesim.learning.costs import CostModel
-from snakesim.learning.lm import set_checkpointing
-from snakesim.learning.lm_models import lm_factory, load_lm_config
-from snakesim.learning.lora import with_lora
+from snakesim.learning.costs.model import CostModel
+from snakesim.learning.costs.precision import Precision
+from snakesim.learning.models.lm import set_checkpointing
+from snakesim.learning.models.lm_models import lm_factory, load_lm_config
+from snakesim.learning.models.lora import with_lora
 from snakesim.learning.objective import CAUSAL_LM
-from snakesim.learning.precision import Precision
 from snakesim.learning.training import TrainConfig, train_slice
 
 

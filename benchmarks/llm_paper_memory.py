@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import argparse
 
-from snakesim.learning.costs import CostModel, MemoryBreakdown
-from snakesim.learning.lm_models import lm_factory, load_lm_config
+from snakesim.learning.costs.model import CostModel, MemoryBreakdown
+from snakesim.learning.models.lm_models import lm_factory, load_lm_config
 from snakesim.learning.objective import CAUSAL_LM
 
 GIB = 2**30

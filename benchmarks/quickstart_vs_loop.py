@@ -21,9 +21,9 @@ from torch import nn
 
 from snakesim.config import Scenario, load_scenario
 from snakesim.experiments import run_scenario
-from snakesim.learning.datasets import load_dataset
-from snakesim.learning.models import init_parameters, model_factory
-from snakesim.learning.partition import dirichlet
+from snakesim.learning.data.datasets import load_dataset
+from snakesim.learning.data.partition import dirichlet
+from snakesim.learning.models.stack import init_parameters, model_factory
 
 ROOT = Path(__file__).resolve().parent.parent
 

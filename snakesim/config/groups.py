@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from snakesim.config.schema import LMSpec, ModelSpec
-from snakesim.learning.lm_presets import CONFIGS
+from snakesim.learning.models.lm_presets import CONFIGS
 
 FIXED_GROUPS = {"digits_cnn": 5, "vgg11": 9}
 """Group counts of the models whose depth does not depend on their options."""

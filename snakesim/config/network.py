@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from snakesim.config.graphfile import file_nodes, read_graph
+from snakesim.config.presets import LinkPreset, NodeTier
 from snakesim.config.quantities import (
     BitsPerSecond,
     Bytes,
@@ -300,11 +301,11 @@ class Tier(Frozen):
 
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z_-]*$", max_length=30)
     count: int = Field(ge=1, le=100_000)
-    node: Literal["device", "edge", "cloud"] | None = None
-    link: Literal["optical", "sub6", "mmwave", "subthz", "leo"] | None = None
+    node: NodeTier | None = None
+    link: LinkPreset | None = None
     latency: NonNegSeconds | None = None
     bandwidth: BitsPerSecond | None = None
-    links: dict[str, Literal["optical", "sub6", "mmwave", "subthz", "leo"]] = Field(
+    links: dict[str, LinkPreset] = Field(
         default_factory=dict)
 
 

@@ -51,7 +51,8 @@ from snakesim.config.network import (
 )
 from snakesim.config.outages import OutagesSpec
 from snakesim.config.strategies import Frozen, Strategy
-from snakesim.learning.lm_presets import PRESETS
+from snakesim.learning.models.lm_presets import PRESETS
+from snakesim.learning.models.stack import ClassifierName
 
 __all__ = [  # the network sections are re-exported: they are part of the schema
     "FILE_DATASETS",
@@ -175,7 +176,7 @@ class SyntheticSpec(Frozen):
 
 
 class CorpusSpec(Frozen):
-    """The generated corpus (`snakesim.learning.corpus`): one topic per source."""
+    """The generated corpus (`snakesim.learning.data.corpus`): one topic per source."""
 
     sources: int = Field(default=8, ge=1, le=1000)
     words_per_source: int = Field(default=4000, ge=10, le=10_000_000)
@@ -261,7 +262,7 @@ class DataSpec(Frozen):
 class LMSpec(Frozen):
     """A Hugging Face causal LM (OPT, Llama or GPT-2 family): exactly one source.
 
-    ``preset`` is a shipped config (`snakesim.learning.lm_models.PRESETS`), ``config`` a
+    ``preset`` is a shipped config (`snakesim.learning.models.lm_models.PRESETS`), ``config`` a
     ``config.json`` (or its folder), ``pretrained`` a local folder or hub id with
     weights; ``overrides`` changes config fields (e.g. ``num_hidden_layers``).
     """
@@ -295,7 +296,7 @@ class ModelSpec(Frozen):
     channels, ``hidden`` lists the MLP's hidden layer sizes; each only for its model.
     """
 
-    name: Literal["digits_cnn", "vgg11", "mlp", "causal_lm"] = "digits_cnn"
+    name: Literal[ClassifierName, "causal_lm"] = "digits_cnn"
     width: int = Field(default=16, ge=1, le=512)
     width_mult: float = Field(default=1.0, gt=0, le=4)
     hidden: list[Annotated[int, Field(ge=1, le=65_536)]] = Field(default=[256, 128],

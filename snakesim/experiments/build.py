@@ -1,6 +1,6 @@
 """Build a scenario's data set, model constructor and cost model.
 
-Classifiers (digits CNN, VGG-11, MLP) and causal LMs (`snakesim.learning.lm`) come out
+Classifiers (digits CNN, VGG-11, MLP) and causal LMs (`snakesim.learning.models.lm`) come out
 the same shape: a `Dataset`, a zero-argument `ModelFactory` and the `CostModel` that
 charges every job, so schemes never ask which kind of model they move.
 """
@@ -14,12 +14,12 @@ import torch
 from snakesim.config.schema import LMSpec, Scenario
 from snakesim.config.strategies import LoraSpec
 from snakesim.errors import ConfigurationError
-from snakesim.learning.costs import CostModel
-from snakesim.learning.datasets import Dataset, load_dataset
-from snakesim.learning.models import LayerStack, ModelFactory, model_factory
+from snakesim.learning.costs.model import CostModel
+from snakesim.learning.costs.precision import Precision
+from snakesim.learning.data.datasets import Dataset, load_dataset
+from snakesim.learning.data.synthetic import SyntheticConfig
+from snakesim.learning.models.stack import LayerStack, ModelFactory, model_factory
 from snakesim.learning.objective import objective_for
-from snakesim.learning.precision import Precision
-from snakesim.learning.synthetic import SyntheticConfig
 
 
 def load_data(scenario: Scenario) -> Dataset:
@@ -37,8 +37,8 @@ def load_data(scenario: Scenario) -> Dataset:
 
 def load_text(scenario: Scenario) -> Dataset:
     """Text sources (files or the generated corpus), tokenised and packed."""
-    from snakesim.learning.corpus import generate_corpus
-    from snakesim.learning.text import load_text_dataset, load_tokenizer, read_sources
+    from snakesim.learning.data.corpus import generate_corpus
+    from snakesim.learning.data.text import load_text_dataset, load_tokenizer, read_sources
 
     d = scenario.data
     t = d.text
@@ -74,8 +74,8 @@ def scenario_model(scenario: Scenario, data: Dataset, seed: int = 0) -> ModelFac
 
 def lm_model(spec: LMSpec, data: Dataset, seed: int) -> ModelFactory:
     """A causal LM's constructor, checked against the tokenised data."""
-    from snakesim.learning.lm_models import lm_factory, load_lm_config, max_positions
-    from snakesim.learning.text import check_vocab
+    from snakesim.learning.data.text import check_vocab
+    from snakesim.learning.models.lm_models import lm_factory, load_lm_config, max_positions
 
     config = load_lm_config(preset=spec.preset, config=spec.config,
                             pretrained=spec.pretrained, overrides=spec.overrides)
@@ -89,8 +89,8 @@ def lm_model(spec: LMSpec, data: Dataset, seed: int) -> ModelFactory:
 
 
 def with_lora(factory: ModelFactory, spec: LoraSpec, seed: int) -> ModelFactory:
-    """Wrap ``factory`` with the scenario's LoRA adapters (`snakesim.learning.lora`)."""
-    from snakesim.learning.lora import with_lora as add_lora
+    """Wrap ``factory`` with the scenario's LoRA adapters (`snakesim.learning.models.lora`)."""
+    from snakesim.learning.models.lora import with_lora as add_lora
 
     return add_lora(factory, rank=spec.rank, alpha=spec.alpha, dropout=spec.dropout,
                     targets=spec.targets, seed=seed)
@@ -114,7 +114,7 @@ def cost_model(scenario: Scenario, factory: ModelFactory, data: Dataset) -> Cost
 
 def build_model(scenario: Scenario, factory: ModelFactory) -> LayerStack:
     """The workspace model: on the meta device in cost-only mode (no memory, no values)."""
-    from snakesim.learning.lm import set_checkpointing
+    from snakesim.learning.models.lm import set_checkpointing
 
     if scenario.mode == "cost_only":
         with torch.device("meta"):

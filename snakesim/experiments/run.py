@@ -31,12 +31,12 @@ from snakesim.experiments.build import (
     precision_of,
     scenario_model,
 )
-from snakesim.learning.costs import tensor_bytes
-from snakesim.learning.datasets import Dataset
-from snakesim.learning.heterogeneity import label_heterogeneity
-from snakesim.learning.models import init_parameters
+from snakesim.learning.costs.model import tensor_bytes
+from snakesim.learning.data.datasets import Dataset
+from snakesim.learning.data.heterogeneity import label_heterogeneity
+from snakesim.learning.data.partition import by_source, dirichlet, iid, quantity_skew, shards
+from snakesim.learning.models.stack import init_parameters
 from snakesim.learning.objective import objective_for
-from snakesim.learning.partition import by_source, dirichlet, iid, quantity_skew, shards
 from snakesim.learning.training import TrainConfig
 from snakesim.network import Fabric, build_fabric, to_info
 from snakesim.network.outages import OutageController

@@ -20,11 +20,11 @@ both parts share one loss scale and each skips a step whose gradients overflowed
 what two parties can do, since neither sees the other's gradients (so a split step with
 clipping is not the whole model's clipped step, whose norm spans both parts).
 
-Costs (FLOPs, bytes at the cut, memory per side) are `snakesim.learning.split_costs`.
+Costs (FLOPs, bytes at the cut, memory per side) are `snakesim.learning.costs.split_costs`.
 
 Real work runs as a `SplitJob`: a future over a whole chain of batches (one client's
 turn), whose cost the simulator knows up front from
-`snakesim.learning.split_costs.SplitCosts`.
+`snakesim.learning.costs.split_costs.SplitCosts`.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ import torch
 
 from snakesim.learning.aggregation import RunningAverage
 from snakesim.learning.lazy import Lazy
-from snakesim.learning.models import LayerStack
+from snakesim.learning.models.stack import LayerStack
 from snakesim.learning.objective import CLASSIFICATION, Objective
-from snakesim.learning.stepping import Stepper, check_finite, hold
+from snakesim.learning.stepping import Stepper, check_finite, hold, minibatches
 from snakesim.learning.training import State, TrainConfig, make_optimizer
 
 
@@ -167,23 +167,20 @@ def _split_steps(model: LayerStack, cut: int, client: Side, server: Side, x: tor
     (cparams, copt), (sparams, sopt) = client, server
     stepper = Stepper(cfg.precision, sparams[0].device.type, cfg.grad_clip)
     losses: list[torch.Tensor] = []
-    for _ in range(cfg.epochs):
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), cfg.batch_size):
-            batch = order[start:start + cfg.batch_size]
-            with stepper.autocast():
-                h, sent = client_forward(model, x[batch], cut)
-            loss = server_step(model, sent, x[batch], y[batch], cut, cfg.objective, stepper)
-            stepper.step(sopt, sparams)
-            sopt.zero_grad(set_to_none=True)
-            assert sent.grad is not None
-            # The gradient is of the scaled loss (fp16): the client's step unscales with
-            # the same scale, which travels with the gradient.
-            client_backward(h, sent.grad)
-            stepper.step(copt, cparams)
-            copt.zero_grad(set_to_none=True)
-            stepper.update()
-            losses.append(loss.detach())
+    for batch in minibatches(len(x), cfg.batch_size, cfg.epochs, generator):
+        with stepper.autocast():
+            h, sent = client_forward(model, x[batch], cut)
+        loss = server_step(model, sent, x[batch], y[batch], cut, cfg.objective, stepper)
+        stepper.step(sopt, sparams)
+        sopt.zero_grad(set_to_none=True)
+        assert sent.grad is not None
+        # The gradient is of the scaled loss (fp16): the client's step unscales with
+        # the same scale, which travels with the gradient.
+        client_backward(h, sent.grad)
+        stepper.step(copt, cparams)
+        copt.zero_grad(set_to_none=True)
+        stepper.update()
+        losses.append(loss.detach())
     return losses
 
 

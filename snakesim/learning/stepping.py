@@ -24,17 +24,28 @@ settings to change, instead of a run that "succeeds" with a NaN model.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from snakesim.errors import TrainingDiverged
-from snakesim.learning.precision import Precision
+from snakesim.learning.costs.precision import Precision
 
 if TYPE_CHECKING:
     from snakesim.learning.training import TrainConfig
+
+
+def minibatches(n: int, batch_size: int, epochs: int,
+                generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Indices of each minibatch: ``epochs`` passes over ``n`` samples, each in a fresh
+    order drawn from ``generator`` (the node's data-order stream), the last batch of a
+    pass possibly smaller."""
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
 
 
 def hold(model: nn.Module, precision: Precision) -> None:

@@ -21,12 +21,12 @@ import torch
 from torch import nn
 
 from snakesim.errors import ConfigurationError
-from snakesim.learning.costs import CostModel, MemoryBreakdown
+from snakesim.learning.costs.model import CostModel, MemoryBreakdown
+from snakesim.learning.costs.precision import FP32, Precision
 from snakesim.learning.lazy import Lazy
-from snakesim.learning.models import LayerStack
+from snakesim.learning.models.stack import LayerStack
 from snakesim.learning.objective import CLASSIFICATION, Objective
-from snakesim.learning.precision import FP32, Precision
-from snakesim.learning.stepping import Stepper, check_finite, hold
+from snakesim.learning.stepping import Stepper, check_finite, hold, minibatches
 
 State = dict[str, torch.Tensor]
 
@@ -186,20 +186,17 @@ def _train_steps(model: LayerStack, teacher: LayerStack | None, first: int,
     anchor = [p.detach().clone() for p in params] if cfg.prox_mu > 0 else []
     model.train()
     losses: list[torch.Tensor] = []
-    for _ in range(cfg.epochs):
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), cfg.batch_size):
-            batch = order[start:start + cfg.batch_size]
-            with stepper.autocast():
-                loss = batch_loss(model, teacher, first, x[batch], y[batch], cfg)
-            if anchor:
-                loss = loss + cfg.prox_mu / 2 * sum(
-                    (p - a).pow(2).sum() for p, a in zip(params, anchor, strict=True))
-            optimizer.zero_grad(set_to_none=True)
-            stepper.backward(loss)
-            stepper.step(optimizer, params)
-            stepper.update()
-            losses.append(loss.detach())
+    for batch in minibatches(len(x), cfg.batch_size, cfg.epochs, generator):
+        with stepper.autocast():
+            loss = batch_loss(model, teacher, first, x[batch], y[batch], cfg)
+        if anchor:
+            loss = loss + cfg.prox_mu / 2 * sum(
+                (p - a).pow(2).sum() for p, a in zip(params, anchor, strict=True))
+        optimizer.zero_grad(set_to_none=True)
+        stepper.backward(loss)
+        stepper.step(optimizer, params)
+        stepper.update()
+        losses.append(loss.detach())
     return losses
 
 

@@ -2,7 +2,7 @@
 
 `tiered_edges` builds a tree of tiers (cloud - edge servers - base stations -
 devices), each tier linked to its parent by a named link technology
-(`snakesim.network.presets`); `geometric_graph` places nodes at random in an area and
+(`snakesim.config.presets`); `geometric_graph` places nodes at random in an area and
 links those within a radius.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from snakesim.config.file_links import link_quantity
 from snakesim.config.graphfile import read_graph
+from snakesim.config.presets import LINKS
 from snakesim.config.schema import (
     FileTopology,
     GeometricTopology,
@@ -25,7 +26,6 @@ from snakesim.config.schema import (
     tier_names,
 )
 from snakesim.errors import ConfigurationError
-from snakesim.network.presets import LINKS
 
 
 def tiered_edges(topology: TieredTopology,

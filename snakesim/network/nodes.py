@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from snakesim.config.presets import NODES
 from snakesim.config.schema import (
     Fixed,
     Listed,
@@ -27,7 +28,6 @@ from snakesim.config.schema import (
     tier_names,
 )
 from snakesim.errors import ConfigurationError
-from snakesim.network.presets import NODES
 from snakesim.records import NodeInfo
 
 Role = Literal["server", "client", "relay"]

@@ -16,9 +16,9 @@ from typing import Any
 
 import torch
 
-from snakesim.learning.costs import CostModel
+from snakesim.learning.costs.model import CostModel
 from snakesim.learning.evaluation import evaluate
-from snakesim.learning.models import LayerStack
+from snakesim.learning.models.stack import LayerStack
 from snakesim.learning.training import State, TrainConfig, TrainJob, slice_job
 from snakesim.network.fabric import Fabric
 from snakesim.records import EvalRecord

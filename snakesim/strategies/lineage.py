@@ -2,7 +2,7 @@
 
 Every node holds a full model (it needs one for its forward pass), but not necessarily
 the newest version of every group, and not every group at full precision: a node keeps
-the groups it does not train in ``frozen_dtype`` (`snakesim.learning.precision`). This
+the groups it does not train in ``frozen_dtype`` (`snakesim.learning.costs.precision`). This
 module owns that bookkeeping, so what a node trains on, what a hand-off carries and
 how many bytes that is follow from one rule:
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
-from snakesim.learning.costs import CostModel
-from snakesim.learning.precision import round_state
+from snakesim.learning.costs.model import CostModel
+from snakesim.learning.costs.precision import round_state
 from snakesim.learning.training import State
 
 Copy = tuple[int, bool]

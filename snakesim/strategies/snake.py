@@ -36,7 +36,7 @@ import simpy
 from snakesim.config.schema import Topology
 from snakesim.config.strategies import SnakeStrategy
 from snakesim.errors import ConfigurationError
-from snakesim.learning.heterogeneity import label_heterogeneity
+from snakesim.learning.data.heterogeneity import label_heterogeneity
 from snakesim.strategies import routes
 from snakesim.strategies.assignment import (
     contiguous_windows,

@@ -18,9 +18,9 @@ client. The server keeps its part and its optimizer state across turns; each cli
 starts a fresh optimizer over the client part it receives.
 
 The simulator schedules each batch's jobs and transfers with FLOPs and sizes probed up
-front (`snakesim.learning.split_costs.SplitCosts`); the real torch work of a whole turn runs as
-one lazy `SplitJob` when the turn's result is first needed (for the evaluation after the
-turn), so per-batch Python overhead is a handful of SimPy events.
+front (`snakesim.learning.costs.split_costs.SplitCosts`); the real torch work of a
+whole turn runs as one lazy `SplitJob` when the turn's result is first needed (for the
+evaluation after the turn), so per-batch Python overhead is a handful of SimPy events.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import torch
 from snakesim.config.schema import Topology
 from snakesim.config.strategies import SplitStrategy
 from snakesim.errors import ConfigurationError
+from snakesim.learning.costs.split_costs import SplitCosts, StepJob
 from snakesim.learning.split import (
     SplitJob,
     batch_sizes,
@@ -41,7 +42,6 @@ from snakesim.learning.split import (
     split_state,
     train_split,
 )
-from snakesim.learning.split_costs import SplitCosts, StepJob
 from snakesim.strategies.base import Context, Process, Strategy
 
 

@@ -9,6 +9,9 @@ import pytest
 
 from tests.backtest.cases import CASES, CLOSE, EXACT, LEARNED, TOLERANCE, run_case
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 GOLDEN = Path(__file__).parent / "golden"
 
 

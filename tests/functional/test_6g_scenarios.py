@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from snakesim.config import load_scenario
 from snakesim.experiments import run_scenario
 from tests.conftest import REPO
+
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 
 def run_one_round(name: str):  # type: ignore[no-untyped-def]

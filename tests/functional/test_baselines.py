@@ -16,6 +16,9 @@ from snakesim.strategies.base import Context
 from snakesim.strategies.fedavg import sample_clients
 from tests.conftest import small_scenario
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 CLIENTS = ["n1", "n2", "n3", "n4"]
 SAMPLE_BYTES = 8 * 8 * 4 + 8  # one float32 1 x 8 x 8 image and its int64 label
 
@@ -150,8 +153,8 @@ def test_summary_reports_label_heterogeneity(fedavg: RunResult) -> None:
 def test_fedavg_excludes_clients_that_cannot_hold_the_whole_model() -> None:
     from snakesim.config import validate_scenario
     from snakesim.experiments import run_scenario
-    from snakesim.learning.costs import CostModel
-    from snakesim.learning.models import model_factory
+    from snakesim.learning.costs.model import CostModel
+    from snakesim.learning.models.stack import model_factory
     from tests.conftest import small_scenario
 
     factory = model_factory("digits_cnn", num_classes=10, width=8)

@@ -22,6 +22,7 @@ def invoke(*args: str):  # type: ignore[no-untyped-def]
     return runner.invoke(app, list(args))
 
 
+@pytest.mark.slow
 def test_run_writes_the_result_folder(write_yaml, tmp_path: Path) -> None:
     path = write_yaml(small_scenario({"name": "snake"}, training={"rounds": 1}))
     out = tmp_path / "run"
@@ -40,6 +41,7 @@ def test_run_writes_the_result_folder(write_yaml, tmp_path: Path) -> None:
     assert load_scenario(out / "scenario.yaml") == load_scenario(path)
 
 
+@pytest.mark.slow
 def test_default_out_is_results_slash_name(write_yaml, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_yaml(small_scenario({"name": "fedavg"}, training={"rounds": 1}))
@@ -98,6 +100,7 @@ def test_schema_is_json_schema_of_a_scenario() -> None:
     assert "strategy" in schema["required"]
 
 
+@pytest.mark.slow
 def test_plot_draws_runs(write_yaml, tmp_path: Path) -> None:
     runs = []
     for strategy in ("snake", "fedavg"):

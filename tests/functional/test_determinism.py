@@ -6,11 +6,15 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from snakesim.cli import app
 from snakesim.experiments.store import TABLES
 from tests.conftest import small_scenario
+
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 
 def run_cli(scenario: Path, out: Path, *extra: str) -> None:

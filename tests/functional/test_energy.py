@@ -8,6 +8,9 @@ from snakesim.config import validate_scenario
 from snakesim.experiments import run_scenario
 from tests.conftest import small_scenario
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 
 def test_energy_adds_up_from_the_tables() -> None:
     data = small_scenario({"name": "fedavg"}, training={"rounds": 1},

@@ -195,6 +195,7 @@ def test_bytes_on_each_link_are_the_bytes_of_the_flows_that_crossed_it(
     assert dict(world.ledger.link_bytes) == expected
 
 
+@pytest.mark.slow
 def test_a_flow_model_run_is_deterministic_and_uses_the_tcp_costs() -> None:
     from snakesim.experiments.run import run_scenario
     from tests.conftest import small_scenario

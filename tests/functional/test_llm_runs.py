@@ -21,6 +21,9 @@ from snakesim.errors import ConfigurationError
 from snakesim.experiments import RunResult, run_scenario
 from tests.conftest import REPO
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("transformers")
 
 

@@ -6,6 +6,9 @@ import pytest
 
 from tests.conftest import REPO
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 
 def test_quickstart_notebook_executes(tmp_path) -> None:  # type: ignore[no-untyped-def]
     nbformat = pytest.importorskip("nbformat")

@@ -160,6 +160,7 @@ def test_bad_outage_references_are_errors() -> None:
         build(spec)
 
 
+@pytest.mark.slow
 def test_outages_in_a_full_run_are_tabled_and_cost_time() -> None:
     base = small_scenario({"name": "fedavg"}, training={"rounds": 1})
     calm = run_scenario(validate_scenario(base))

@@ -23,6 +23,9 @@ from snakesim.errors import ScenarioError, TrainingDiverged
 from snakesim.experiments import RunResult, run_scenario
 from tests.conftest import small_scenario
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 MODELS = {"digits_cnn": {"name": "digits_cnn", "width": 8},
           "mlp": {"name": "mlp", "hidden": [32, 16]},
           "vgg11": {"name": "vgg11", "width_mult": 0.125}}

@@ -7,11 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 import snakesim
 from snakesim.config import validate_scenario
 from tests.conftest import REPO, small_scenario
+
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 DRAW_EVERYTHING = """
 import sys

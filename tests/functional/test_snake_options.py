@@ -11,10 +11,13 @@ import pytest
 from snakesim.config import validate_scenario
 from snakesim.errors import ScenarioError
 from snakesim.experiments import RunResult, run_scenario
-from snakesim.learning.costs import CostModel
-from snakesim.learning.models import model_factory
+from snakesim.learning.costs.model import CostModel
+from snakesim.learning.models.stack import model_factory
 from snakesim.strategies.base import Context
 from tests.conftest import small_scenario
+
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 MODES = ["p2p", "cs"]
 LEARNABLE = {"data": {"partition": {"kind": "iid"}},

@@ -10,9 +10,12 @@ import pytest
 
 from snakesim.config import validate_scenario
 from snakesim.experiments import RunResult, run_scenario
-from snakesim.learning.models import digits_cnn
-from snakesim.learning.split_costs import SplitCosts
+from snakesim.learning.costs.split_costs import SplitCosts
+from snakesim.learning.models.stack import digits_cnn
 from tests.conftest import small_scenario
+
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 BATCH = 32
 CLIENTS = 4

@@ -11,6 +11,9 @@ from snakesim.errors import SimulationStalled
 from snakesim.experiments.run import run_scenario
 from tests.conftest import small_scenario
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 
 def stalled(tmp_path: Path, trace: str, **changes: object) -> SimulationStalled:
     path = tmp_path / "trace.csv"

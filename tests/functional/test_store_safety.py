@@ -31,6 +31,9 @@ from snakesim.experiments.store import (
 )
 from tests.conftest import small_scenario
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 USER_FILES = {".gitignore": "results/\n", ".env": "TOKEN=mine\n", "notes.txt": "mine\n",
               "sub/keep.txt": "mine\n", ".hidden/cfg": "mine\n"}
 

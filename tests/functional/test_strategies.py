@@ -9,9 +9,12 @@ import pytest
 
 from snakesim.config import validate_scenario
 from snakesim.experiments import RunResult, run_scenario
-from snakesim.learning.costs import CostModel
-from snakesim.learning.models import model_factory
+from snakesim.learning.costs.model import CostModel
+from snakesim.learning.models.stack import model_factory
 from tests.conftest import small_scenario
+
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 
 def run(strategy: dict[str, Any], **changes: Any) -> RunResult:

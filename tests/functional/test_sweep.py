@@ -21,6 +21,9 @@ from snakesim.config.sweep import load_sweep
 from snakesim.errors import ScenarioError
 from tests.conftest import REPO, small_scenario
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 
 def tiny_base() -> dict[str, Any]:
     return small_scenario({"name": "fedavg"},

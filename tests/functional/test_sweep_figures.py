@@ -14,6 +14,9 @@ from snakesim.analysis.sweep_report import sweep_figures
 from snakesim.cli import app
 from tests.functional.test_sweep import tiny_base
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

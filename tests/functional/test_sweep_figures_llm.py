@@ -21,6 +21,9 @@ from snakesim.analysis.sweep_report import plot_sweep, sweep_figures, write_repo
 from snakesim.cli import app
 from tests.conftest import REPO
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 STRATEGIES = [{"name": "snake", "mode": "p2p"}, {"name": "fedavg"}]
 NOT_COMPUTED = "not computed: cost-only mode ran no training step"
 

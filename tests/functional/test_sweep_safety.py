@@ -22,6 +22,9 @@ from snakesim.errors import ConfigurationError, ScenarioError
 from snakesim.experiments.sweep import run_sweep
 from tests.functional.test_sweep import tiny_base, write_sweep
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 
 def label_of(values: dict[str, Any], index: int = 0) -> str:
     return SweepPoint(index, values, validate_scenario(tiny_base())).label

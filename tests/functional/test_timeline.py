@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from snakesim.analysis.timeline import timeline_figure
@@ -13,6 +14,7 @@ from snakesim.cli import app
 from tests.conftest import small_scenario
 
 
+@pytest.mark.slow
 def test_timeline_matches_the_other_tables_and_is_drawn(write_yaml, tmp_path: Path) -> None:
     data = small_scenario({"name": "fedavg"}, training={"rounds": 2},
                           outages={"links": [{"between": ["n1", "server"],

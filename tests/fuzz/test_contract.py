@@ -15,12 +15,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import REPO
 from tests.fuzz.harness import invoke, unlocated
+
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 SCENARIOS = sorted(p for p in (REPO / "scenarios").rglob("*.yaml") if "sweeps" not in p.parts)
 TEXTS = {p: p.read_text(encoding="utf-8") for p in SCENARIOS}

@@ -17,6 +17,9 @@ import pytest
 
 from tests.fuzz.harness import CORPUS, MANIFEST, command, invoke, refusal
 
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def in_corpus() -> Iterator[Path]:

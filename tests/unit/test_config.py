@@ -662,6 +662,7 @@ _JUNK = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.dictionaries(st.sampled_from(_KEYS) | st.text(max_size=8), _JUNK, max_size=8))
 def test_junk_only_ever_raises_scenario_error(data: dict[Any, Any]) -> None:
@@ -680,6 +681,7 @@ def test_junk_only_ever_raises_scenario_error(data: dict[Any, Any]) -> None:
 @given(section=st.sampled_from(["nodes", "links", "topology", "strategy", "data",
                                 "training"]),
        value=_JUNK)
+@pytest.mark.slow
 def test_junk_in_a_section_only_ever_raises_scenario_error(section: str, value: Any) -> None:
     data: dict[str, Any] = {"name": "x", "strategy": {"name": "snake"}, section: value}
     try:

@@ -1,4 +1,4 @@
-"""Tests of `snakesim.learning.costs`: the probed cost model checked against real steps.
+"""Tests of `snakesim.learning.costs.model`: the probed cost model checked against real steps.
 
 The memory model's components are compared with what a real CPU training step
 actually allocates, and the probed FLOPs with `FlopCounterMode` on the real step.
@@ -14,12 +14,12 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from snakesim.learning.costs import CostModel, optimizer_slots, tensor_bytes
-from snakesim.learning.models import LayerStack, digits_cnn, init_parameters
-from snakesim.learning.precision import Precision
-from snakesim.learning.probe import saved_storages
+from snakesim.learning.costs.model import CostModel, optimizer_slots, tensor_bytes
+from snakesim.learning.costs.precision import Precision
+from snakesim.learning.costs.probe import saved_storages
+from snakesim.learning.models.stack import LayerStack, digits_cnn, init_parameters
+from snakesim.learning.models.vgg import mlp, vgg11
 from snakesim.learning.training import TrainConfig, make_optimizer
-from snakesim.learning.vgg import mlp, vgg11
 
 INPUT = (1, 8, 8)
 N_GROUPS = 5

@@ -12,8 +12,8 @@ from snakesim.config import validate_scenario
 from snakesim.config.groups import group_count
 from snakesim.config.limits import current_limits
 from snakesim.errors import ConfigurationError, ScenarioError
-from snakesim.learning.datasets import load_digits
-from snakesim.learning.models import model_factory
+from snakesim.learning.data.datasets import load_digits
+from snakesim.learning.models.stack import model_factory
 from tests.conftest import small_scenario
 
 BASE = small_scenario({"name": "snake"})
@@ -143,11 +143,12 @@ def test_group_count_matches_the_built_model(name: str, options: dict[str, Any])
     assert group_count(ModelSpec(name=name, **options)) == built
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["tiny-opt", "tiny-llama", "tiny-gpt2"])
 def test_lm_group_count_matches_the_built_model(preset: str) -> None:
     pytest.importorskip("transformers")
     from snakesim.config.schema import LMSpec, ModelSpec
-    from snakesim.learning.lm_models import lm_factory, load_lm_config
+    from snakesim.learning.models.lm_models import lm_factory, load_lm_config
 
     spec = ModelSpec(name="causal_lm", lm=LMSpec(preset=preset,
                                                  overrides={"num_hidden_layers": 3}

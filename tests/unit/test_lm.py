@@ -1,4 +1,4 @@
-"""Tests of `snakesim.learning.lm` and `snakesim.learning.lm_models`: causal LMs as stacks.
+"""Tests of `snakesim.learning.models.lm` and `.lm_models`: causal LMs as stacks.
 
 The layer stack must compute what the Hugging Face model computes, keep tied embeddings
 one tensor (stored, counted, sent and trained once), build every preset, read configs
@@ -20,20 +20,20 @@ import torch
 
 from snakesim.config.strategies import LoraSpec
 from snakesim.errors import ConfigurationError, MissingDependencyError
-from snakesim.learning.costs import CostModel, tensor_bytes
-from snakesim.learning.lm import (
+from snakesim.learning.costs.model import CostModel, tensor_bytes
+from snakesim.learning.models.lm import (
     DecoderBlock,
     require_transformers,
     set_checkpointing,
     stack_causal_lm,
 )
-from snakesim.learning.lm_models import (
+from snakesim.learning.models.lm_models import (
     PRESETS,
     lm_factory,
     load_lm_config,
     preset_config,
 )
-from snakesim.learning.models import LayerStack, ModelFactory
+from snakesim.learning.models.stack import LayerStack, ModelFactory
 from snakesim.learning.objective import CAUSAL_LM
 from snakesim.learning.training import TrainConfig, train_slice
 

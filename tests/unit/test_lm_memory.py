@@ -15,12 +15,12 @@ from functools import cache
 import pytest
 import torch
 
-from snakesim.learning.costs import CostModel, MemoryBreakdown
-from snakesim.learning.lm_models import lm_factory, load_lm_config
-from snakesim.learning.models import LayerStack, ModelFactory
+from snakesim.learning.costs.model import CostModel, MemoryBreakdown
+from snakesim.learning.costs.precision import Precision
+from snakesim.learning.costs.probe import saved_storages
+from snakesim.learning.models.lm_models import lm_factory, load_lm_config
+from snakesim.learning.models.stack import LayerStack, ModelFactory
 from snakesim.learning.objective import CAUSAL_LM
-from snakesim.learning.precision import Precision
-from snakesim.learning.probe import saved_storages
 from snakesim.learning.training import TrainConfig, make_optimizer
 
 pytest.importorskip("transformers")

@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from snakesim.errors import ConfigurationError
-from snakesim.learning.cifar import FILES as CIFAR_FILES
-from snakesim.learning.datasets import load_dataset
-from snakesim.learning.idx import FILES as IDX_FILES
-from snakesim.learning.idx import read_idx
-from snakesim.learning.synthetic import SyntheticConfig
+from snakesim.learning.data.cifar import FILES as CIFAR_FILES
+from snakesim.learning.data.datasets import load_dataset
+from snakesim.learning.data.idx import FILES as IDX_FILES
+from snakesim.learning.data.idx import read_idx
+from snakesim.learning.data.synthetic import SyntheticConfig
 
 NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse",
          b"ship", b"truck"]

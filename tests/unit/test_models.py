@@ -1,4 +1,4 @@
-"""Tests of `snakesim.learning.models`: layer stacks, the digits CNN, initialisation."""
+"""Tests of `snakesim.learning.models.stack`: layer stacks, the digits CNN, initialisation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from snakesim.errors import ConfigurationError
-from snakesim.learning.models import (
+from snakesim.learning.models.stack import (
     LayerStack,
     digits_cnn,
     init_parameters,

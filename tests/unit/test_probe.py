@@ -1,4 +1,4 @@
-"""Composed per-group probes equal a probe of the whole chain (`snakesim.learning.probe`).
+"""Composed per-group probes equal a probe of the whole chain (`snakesim.learning.costs.probe`).
 
 The reference below probes one whole training step at once, as the cost model did
 before it composed groups: FLOPs and every storage autograd saves, parameters and the
@@ -15,11 +15,14 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from snakesim.learning.attention import FusedAttention
-from snakesim.learning.models import LayerStack, digits_cnn
+from snakesim.learning.costs.attention import FusedAttention
+from snakesim.learning.costs.probe import GroupProber, saved_storages
+from snakesim.learning.models.stack import LayerStack, digits_cnn
+from snakesim.learning.models.vgg import mlp, vgg11
 from snakesim.learning.objective import CAUSAL_LM, CLASSIFICATION, Objective
-from snakesim.learning.probe import GroupProber, saved_storages
-from snakesim.learning.vgg import mlp, vgg11
+
+# Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 
 def whole_chain(model: LayerStack, objective: Objective, shape: Sequence[int],
@@ -42,7 +45,7 @@ def whole_chain(model: LayerStack, objective: Objective, shape: Sequence[int],
 
 def _tiny_lm(family: str) -> LayerStack:
     pytest.importorskip("transformers")
-    from snakesim.learning.lm_models import lm_factory, load_lm_config
+    from snakesim.learning.models.lm_models import lm_factory, load_lm_config
 
     return lm_factory(load_lm_config(preset=f"tiny-{family}",
                                      overrides={"num_hidden_layers": 3}), seed=0)()

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from snakesim.learning.precision import round_through, stored_bytes
+from snakesim.learning.costs.precision import round_through, stored_bytes
 from snakesim.strategies.assignment import even_counts, memory_windows, sliding_window
 from snakesim.strategies.routes import (
     _nearest_neighbour,
@@ -151,8 +151,8 @@ def test_rounding_is_close_and_idempotent(values: list[float], fmt: str) -> None
 
 @pytest.mark.parametrize("fmt", ["fp16", "bf16", "int8"])
 def test_memory_counts_frozen_groups_at_their_format(fmt: str) -> None:
-    from snakesim.learning.costs import CostModel
-    from snakesim.learning.models import digits_cnn
+    from snakesim.learning.costs.model import CostModel
+    from snakesim.learning.models.stack import digits_cnn
 
     costs = CostModel(lambda: digits_cnn(width=4), (1, 8, 8), "adam", 0.0)
     full, small = costs.memory([1, 4], 8), costs.memory([1, 4], 8, frozen_dtype=fmt)

@@ -29,7 +29,7 @@ from snakesim.config.graphfile import read_graph
 from snakesim.config.loading import load_scenario, read_yaml
 from snakesim.config.yamlfile import parse_yaml
 from snakesim.errors import ConfigurationError, ScenarioError
-from snakesim.learning.cifar import FILES, load_cifar10_folder
+from snakesim.learning.data.cifar import FILES, load_cifar10_folder
 from snakesim.network.links import read_trace
 
 
@@ -436,8 +436,8 @@ def test_trace_files_over_the_size_limit_are_refused(tmp_path: Path,
 def test_hugging_face_loads_pass_trust_remote_code_false(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     transformers = pytest.importorskip("transformers")
-    from snakesim.learning.lm_models import lm_factory, load_lm_config
-    from snakesim.learning.text import HFTokenizer
+    from snakesim.learning.data.text import HFTokenizer
+    from snakesim.learning.models.lm_models import lm_factory, load_lm_config
 
     seen: dict[str, dict[str, Any]] = {}
 
@@ -462,7 +462,7 @@ def test_hugging_face_loads_pass_trust_remote_code_false(
 
 def test_a_model_folder_asking_for_remote_code_is_not_executed(tmp_path: Path) -> None:
     pytest.importorskip("transformers")
-    from snakesim.learning.lm_models import load_lm_config
+    from snakesim.learning.models.lm_models import load_lm_config
 
     marker = tmp_path / "MARKER"
     folder = tmp_path / "model"

@@ -9,10 +9,11 @@ import torch
 from torch import nn
 
 from snakesim.errors import ConfigurationError, TrainingDiverged
-from snakesim.learning.costs import CostModel
-from snakesim.learning.datasets import load_digits
-from snakesim.learning.models import LayerStack, digits_cnn, init_parameters
-from snakesim.learning.precision import Precision
+from snakesim.learning.costs.model import CostModel
+from snakesim.learning.costs.precision import Precision
+from snakesim.learning.costs.split_costs import SplitCosts
+from snakesim.learning.data.datasets import load_digits
+from snakesim.learning.models.stack import LayerStack, digits_cnn, init_parameters
 from snakesim.learning.split import (
     PartsAverage,
     SplitResult,
@@ -24,7 +25,6 @@ from snakesim.learning.split import (
     split_state,
     train_split,
 )
-from snakesim.learning.split_costs import SplitCosts
 from snakesim.learning.training import TrainConfig, train_slice
 
 INPUT = (1, 8, 8)

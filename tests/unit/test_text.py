@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snakesim.errors import ConfigurationError, MissingDependencyError
-from snakesim.learning.corpus import TOPICS, generate_corpus
-from snakesim.learning.partition import by_source
-from snakesim.learning.text import (
+from snakesim.learning.data.corpus import TOPICS, generate_corpus
+from snakesim.learning.data.partition import by_source
+from snakesim.learning.data.text import (
     ByteTokenizer,
     HFTokenizer,
     Tokenizer,

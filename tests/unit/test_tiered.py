@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from snakesim.config import validate_scenario
+from snakesim.config.presets import LINKS, NODES
 from snakesim.config.schema import client_names, node_names
 from snakesim.errors import ConfigurationError
 from snakesim.network import build_graph, draw_nodes
-from snakesim.network.presets import LINKS, NODES
 from snakesim.sim import World
 
 TIERS = [{"name": "cloud", "count": 1, "node": "cloud"},
@@ -122,6 +122,7 @@ def test_geometric_radius_too_small_is_a_located_error() -> None:
 
 
 # ------------------------------------------------------------------ topology files
+@pytest.mark.slow
 def test_graphml_and_node_link_files_map_attributes(tmp_path: Any) -> None:
     import json
 

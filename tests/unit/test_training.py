@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from snakesim.errors import ConfigurationError, TrainingDiverged
-from snakesim.learning.costs import CostModel
-from snakesim.learning.datasets import load_digits
+from snakesim.learning.costs.model import CostModel
+from snakesim.learning.costs.precision import Precision
+from snakesim.learning.data.datasets import load_digits
 from snakesim.learning.evaluation import evaluate
 from snakesim.learning.lazy import Lazy
-from snakesim.learning.models import LayerStack, digits_cnn, init_parameters
-from snakesim.learning.precision import Precision
+from snakesim.learning.models.stack import LayerStack, digits_cnn, init_parameters
 from snakesim.learning.stepping import check_finite
 from snakesim.learning.training import (
     SliceResult,

@@ -1,4 +1,4 @@
-"""Tests of `snakesim.learning.vgg`: VGG-11 (BatchNorm) and the MLP as layer stacks."""
+"""Tests of `snakesim.learning.models.vgg`: VGG-11 (BatchNorm) and the MLP as layer stacks."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import torch
 from torch import nn
 
 from snakesim.errors import ConfigurationError
-from snakesim.learning.costs import CostModel
-from snakesim.learning.models import LayerStack, init_parameters, model_factory
+from snakesim.learning.costs.model import CostModel
+from snakesim.learning.models.stack import LayerStack, init_parameters, model_factory
+from snakesim.learning.models.vgg import mlp, vgg11
 from snakesim.learning.training import TrainConfig, train_slice
-from snakesim.learning.vgg import mlp, vgg11
 
 
 def _init(model: LayerStack, seed: int = 0) -> LayerStack:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 
 from snakesim.errors import ConfigurationError, MissingDependencyError
-from snakesim.learning.models import LayerStack, ModelFactory
+from snakesim.learning.models.stack import LayerStack, ModelFactory
 
 
 def with_lora(factory: ModelFactory, *, rank: int, alpha: int, dropout: float,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from torch import nn
@@ -212,8 +212,12 @@ def digits_cnn(num_classes: int = 10, width: int = 16, in_channels: int = 1,
 ModelFactory = Callable[[], LayerStack]
 
 
-MODELS = ("digits_cnn", "vgg11", "mlp")
-"""Names a scenario's ``model.name`` accepts."""
+ClassifierName = Literal["digits_cnn", "vgg11", "mlp"]
+"""The classifiers by name: the one list (the schema's ``model.name`` reads it; a causal
+LM is ``causal_lm`` with an ``lm`` section)."""
+
+MODELS: tuple[str, ...] = get_args(ClassifierName)
+"""Names `model_factory` builds."""
 
 
 def model_factory(name: str, *, num_classes: int, width: int = 16,
@@ -239,7 +243,7 @@ def model_factory(name: str, *, num_classes: int, width: int = 16,
     ConfigurationError
         If the model name is unknown or the input is not an image where one is needed.
     """
-    from snakesim.learning.vgg import mlp, vgg11
+    from snakesim.learning.models.vgg import mlp, vgg11
 
     shape = tuple(int(d) for d in input_shape)
     if name == "mlp":

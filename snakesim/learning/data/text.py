@@ -1,6 +1,6 @@
 """Text data for causal-LM fine-tuning: reading sources, tokenising, packing, splitting.
 
-A *source* is one file (or one generated document, `snakesim.learning.corpus`). Each
+A *source* is one file (or one generated document, `snakesim.learning.data.corpus`). Each
 source is tokenised on its own and packed into fixed-length sequences that never mix
 two sources, so every sequence carries its source index: the label that non-IID
 partitioners (`snakesim.learning.partition.by_source`) split by.
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from snakesim.errors import ConfigurationError, MissingDependencyError
-from snakesim.learning.datasets import Dataset
+from snakesim.learning.data.datasets import Dataset
 
 TEXT_SUFFIXES = (".txt", ".md", ".text", ".rst")
 """Suffixes of the files read from a folder (case-insensitive)."""
@@ -223,7 +223,7 @@ def load_text_dataset(sources: list[tuple[str, str]], tokenizer: Tokenizer, seq_
     Parameters
     ----------
     sources
-        ``(name, text)`` pairs (`read_sources`, `snakesim.learning.corpus`).
+        ``(name, text)`` pairs (`read_sources`, `snakesim.learning.data.corpus`).
     tokenizer
         Tokenises each source; its ``eos_token_id`` (if any) ends each source.
     seq_len

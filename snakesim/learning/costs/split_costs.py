@@ -1,7 +1,7 @@
 """The costs of split training: FLOPs per side, bytes at the cut and memory per side.
 
 Costs (`SplitCosts`) are probed once per batch size on a ``meta``-device copy of the
-model, like `snakesim.learning.costs`: FLOPs of the client forward, the server forward
+model, like `snakesim.learning.costs.model`: FLOPs of the client forward, the server forward
 and backward, and the client backward are counted separately with `FlopCounterMode`
 (they add up to the FLOPs of the whole model's step); the activation and gradient
 tensors at the cut give the bytes sent; `saved_tensors_hooks` gives each side's saved
@@ -23,18 +23,18 @@ from dataclasses import dataclass
 
 from torch.utils.flop_counter import FlopCounterMode
 
-from snakesim.learning.attention import FusedAttention
-from snakesim.learning.costs import (
+from snakesim.learning.costs.attention import FusedAttention
+from snakesim.learning.costs.model import (
     MemoryBreakdown,
     half_copy_bytes,
     half_probe_model,
     optimizer_slots,
     tensor_bytes,
 )
-from snakesim.learning.models import LayerStack
+from snakesim.learning.costs.precision import FP32, Precision
+from snakesim.learning.costs.probe import saved_storages
+from snakesim.learning.models.stack import LayerStack
 from snakesim.learning.objective import CLASSIFICATION, Objective
-from snakesim.learning.precision import FP32, Precision
-from snakesim.learning.probe import saved_storages
 from snakesim.learning.split import check_cut, client_backward, client_forward, server_step
 
 
@@ -91,7 +91,7 @@ class SplitCosts:
         The task: its loss, and what the server needs as targets (labels, or the token
         sequence for a causal LM).
     precision
-        Training number formats, charged as `snakesim.learning.costs.CostModel` charges
+        Training number formats, charged as `snakesim.learning.costs.model.CostModel` charges
         them: parameters, gradients and optimizer state at the parameter dtype; the
         activations (the cut tensors included) probed at the compute dtype; under mixed
         precision each side also holds the half copies of its matmul weights.
@@ -165,7 +165,7 @@ class SplitCosts:
         model.set_trainable(range(len(model)))
         x, y = self.objective.example(batch_size, self._input_shape)
         params = list(model.parameters())
-        # Attention is probed as the fused kernels run it (`snakesim.learning.attention`).
+        # Attention is probed as the fused kernels run it (`snakesim.learning.costs.attention`).
         with FlopCounterMode(display=False) as c_fwd, FusedAttention(), \
                 saved_storages((*params, x, y)) as client_saved:
             h, sent = client_forward(model, x, cut)

@@ -1,6 +1,6 @@
 """Where a causal LM comes from: a shipped preset, a config file or pretrained weights.
 
-Presets (``snakesim/learning/lm_configs/*.json``) are the published architecture
+Presets (``snakesim/learning/models/lm_configs/*.json``) are the published architecture
 configs of OPT-125M, OPT-1.3B, Llama-3-8B and GPT-2, plus tiny OPT, Llama and GPT-2
 shapes (byte-level vocabulary of 256) that train on two CPU cores. A config file is a
 Hugging Face ``config.json`` (or a folder holding one); ``pretrained`` is a local folder
@@ -23,10 +23,10 @@ from typing import Any
 import torch
 
 from snakesim.errors import ConfigurationError
-from snakesim.learning.lm import require_transformers, stack_causal_lm
-from snakesim.learning.lm_presets import CONFIGS, PRESETS
-from snakesim.learning.models import LayerStack, ModelFactory
-from snakesim.learning.text import looks_like_path
+from snakesim.learning.data.text import looks_like_path
+from snakesim.learning.models.lm import require_transformers, stack_causal_lm
+from snakesim.learning.models.lm_presets import CONFIGS, PRESETS
+from snakesim.learning.models.stack import LayerStack, ModelFactory
 
 
 def preset_config(name: str) -> dict[str, Any]:

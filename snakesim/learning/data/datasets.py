@@ -4,11 +4,11 @@ Known sets (`DATASETS`), none downloaded at run time:
 
 - ``digits``: scikit-learn's ``load_digits`` (1,797 real 8 x 8 images of handwritten
   digits that ship inside scikit-learn), split by ``test_fraction`` / ``split_seed``;
-- ``cifar10``: the CIFAR-10 python batches in a local folder (`snakesim.learning.cifar`),
+- ``cifar10``: the CIFAR-10 python batches in a local folder (`snakesim.learning.data.cifar`),
   3 x 32 x 32, standardised per channel with the training set's mean and deviation;
-- ``mnist`` and ``fashion_mnist``: IDX files in a local folder (`snakesim.learning.idx`),
+- ``mnist`` and ``fashion_mnist``: IDX files in a local folder (`snakesim.learning.data.idx`),
   1 x 28 x 28 in [0, 1];
-- ``synthetic``: seeded class prototypes plus noise (`snakesim.learning.synthetic`),
+- ``synthetic``: seeded class prototypes plus noise (`snakesim.learning.data.synthetic`),
   split like digits.
 
 The file-based sets keep their official train/test split.
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from snakesim.errors import ConfigurationError
-from snakesim.learning.synthetic import SyntheticConfig, make_synthetic
+from snakesim.learning.data.synthetic import SyntheticConfig, make_synthetic
 
 DATASETS = ("digits", "cifar10", "mnist", "fashion_mnist", "synthetic")
 """Names a scenario's ``data.dataset`` accepts."""
@@ -97,7 +97,7 @@ def load_synthetic(cfg: SyntheticConfig, test_fraction: float = 0.25,
 
 def load_cifar10(folder: str | Path) -> Dataset:
     """CIFAR-10 from its python batches in ``folder``, standardised per channel."""
-    from snakesim.learning.cifar import load_cifar10_folder
+    from snakesim.learning.data.cifar import load_cifar10_folder
 
     x_tr, y_tr, x_te, y_te, names = load_cifar10_folder(Path(folder).expanduser())
     train = x_tr.astype(np.float32) / 255.0
@@ -111,7 +111,7 @@ def load_cifar10(folder: str | Path) -> Dataset:
 
 def load_idx_dataset(name: str, folder: str | Path) -> Dataset:
     """MNIST or Fashion-MNIST (``name``) from the IDX files in ``folder``."""
-    from snakesim.learning.idx import load_idx_folder
+    from snakesim.learning.data.idx import load_idx_folder
 
     x_tr, y_tr, x_te, y_te = load_idx_folder(Path(folder).expanduser())
     classes = int(max(y_tr.max(initial=0), y_te.max(initial=0))) + 1

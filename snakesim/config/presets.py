@@ -1,5 +1,8 @@
 """6G technology presets: link technologies and node tiers a scenario can name.
 
+The one place that names them: adding a technology is one entry in `LinkPreset` and one
+in `LINKS` (the schema, the generators and the docs' table read them from here).
+
 The figures are order-of-magnitude defaults for simulation, chosen from public sources
 and meant to be overridden with measurements where a user has them:
 
@@ -22,6 +25,8 @@ from typing import Literal
 
 from snakesim.config.outages import ExponentialTime, OnOff, Window
 
+# The names, once: the schema's literals (so `validate` lists them and editors complete
+# them); the tables below are keyed by them, and a test holds the two equal.
 LinkPreset = Literal["optical", "sub6", "mmwave", "subthz", "leo"]
 NodeTier = Literal["device", "edge", "cloud"]
 
@@ -36,7 +41,7 @@ class LinkTechnology:
     note: str = ""
 
 
-LINKS: dict[str, LinkTechnology] = {
+LINKS: dict[LinkPreset, LinkTechnology] = {
     "optical": LinkTechnology(0.5e-3, 10e9, None, "metro fibre backhaul, ~100 km, 10 Gbps"),
     "sub6": LinkTechnology(10e-3, 100e6, None, "5G sub-6 GHz access, typical user rate"),
     "mmwave": LinkTechnology(
@@ -66,7 +71,7 @@ class NodeClass:
     note: str = ""
 
 
-NODES: dict[str, NodeClass] = {
+NODES: dict[NodeTier, NodeClass] = {
     "device": NodeClass(20e9, 4e9, 64e9, "phone-class SoC: ~20 GFLOPS sustained fp32"),
     "edge": NodeClass(10e12, 32e9, 2e12, "MEC server with one data-centre GPU"),
     "cloud": NodeClass(100e12, 512e9, 100e12, "cloud GPU node (several GPUs)"),

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from snakesim.learning.models import LayerStack
+from snakesim.learning.models.stack import LayerStack
 
 VGG11 = ((64,), (128,), (256, 256), (512, 512), (512, 512))
 """Output channels of VGG-11's conv layers, by stage (a max-pool ends each stage)."""

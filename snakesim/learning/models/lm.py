@@ -22,7 +22,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from snakesim.errors import ConfigurationError, MissingDependencyError
-from snakesim.learning.models import LayerStack
+from snakesim.learning.models.stack import LayerStack
 
 FAMILIES = ("opt", "llama", "mistral", "qwen2", "gpt2")
 """``model_type`` values of the configs this module can cut into groups."""

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from snakesim.learning.attention import FusedAttention
-from snakesim.learning.models import LayerStack
+from snakesim.learning.costs.attention import FusedAttention
+from snakesim.learning.models.stack import LayerStack
 from snakesim.learning.objective import Objective
 
 

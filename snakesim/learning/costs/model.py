@@ -9,7 +9,7 @@ and dtypes but no data, so probing is cheap and works for models too big to trai
 Memory model of one training job (bytes, at each tensor's stored dtype):
 
 - weights: every parameter and buffer of the model (a node holds the full model); the
-  frozen groups at ``frozen_dtype`` when one is given (see `snakesim.learning.precision`);
+  frozen groups at ``frozen_dtype`` when one is given (see `snakesim.learning.costs.precision`);
   with mixed precision also the half copies of the matmul weights autocast makes from
   the first trained group on (saved for backward, trained or frozen);
 - gradients: the trainable parameters (at the parameter dtype);
@@ -46,10 +46,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from snakesim.learning.models import LayerStack, ModelFactory
+from snakesim.learning.costs.precision import Precision, stored_bytes
+from snakesim.learning.costs.probe import GroupProber
+from snakesim.learning.models.stack import LayerStack, ModelFactory
 from snakesim.learning.objective import Objective
-from snakesim.learning.precision import Precision, stored_bytes
-from snakesim.learning.probe import GroupProber
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ class CostModel:
     objective
         The task (classification or causal LM): loss and input dtype of the probe.
     precision
-        Training number formats (`snakesim.learning.precision.Precision`).
+        Training number formats (`snakesim.learning.costs.precision.Precision`).
     checkpointing
         Gradient checkpointing of the model's blocks (``LayerStack.block_groups``).
     """

@@ -15,6 +15,17 @@ torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parent.parent
 
 
+# Units of the network tests' closed forms: a 1 MB payload takes 1 s on BW.
+MB = 1_000_000
+LAT = 0.01
+BW = 8e6  # 1 MB per second
+
+
+def approx(value: float) -> Any:
+    """Equality up to float rounding, for closed-form times."""
+    return pytest.approx(value, rel=1e-9, abs=1e-12)
+
+
 def small_scenario(strategy: dict[str, Any], **changes: Any) -> dict[str, Any]:
     """A 4-client star scenario on digits, 2 rounds of one epoch: fast real training."""
     data: dict[str, Any] = {

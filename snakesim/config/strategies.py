@@ -230,10 +230,11 @@ class SplitFedStrategy(WithServer):
     cut: int = Field(default=1, ge=1, le=100_000)
 
 
-SCHEMES: tuple[type[SchemeSpec], ...] = (
+SCHEMES: list[type[SchemeSpec]] = [
     SnakeStrategy, FedAvgStrategy, FedProxStrategy, SplitStrategy, SplitFedStrategy,
-    CentralStrategy, LocalStrategy)
-"""Every scheme, in the order the docs list them: the one list to extend."""
+    CentralStrategy, LocalStrategy]
+"""Every scheme, in the order the docs list them: the shipped ones here, others added
+with `snakesim.config.registry.register_scheme`."""
 
 # The union is spelled out for the type checker; a test holds it equal to SCHEMES.
 Strategy = Annotated[SnakeStrategy | FedAvgStrategy | SplitStrategy

@@ -17,12 +17,13 @@ from snakesim.strategies.base import Context, Strategy
 __all__ = ["REGISTRY", "Context", "Strategy", "build_strategy"]
 
 REGISTRY: dict[str, str] = {scheme_name(spec): spec.implementation for spec in SCHEMES}
-"""Scenario ``strategy.name`` -> module that implements it (and defines ``build``); read
-from the schemes' own descriptions (`snakesim.config.strategies.SCHEMES`)."""
+"""The shipped schemes: scenario ``strategy.name`` -> module that implements it (and
+defines ``build``), read from their descriptions; a strategy is built from its
+section's own class, so schemes registered later need no entry here."""
 
 
 def build_strategy(spec: StrategySpec, topology: Topology) -> Strategy:
     """The strategy a scenario's ``strategy`` section asks for."""
-    module = importlib.import_module(REGISTRY[spec.name])
+    module = importlib.import_module(type(spec).implementation)
     strategy: Strategy = module.build(spec, topology)
     return strategy

@@ -19,18 +19,12 @@ from snakesim.config import validate_scenario
 from snakesim.network import Fabric, build_fabric
 from snakesim.network.tcp import TcpSettings, single_flow_time
 from snakesim.sim import World
+from tests.conftest import BW, LAT, MB, approx
 
-MB = 1_000_000
-LAT = 0.01
-BW = 8e6  # 1 MB per second
 # The closed forms below are for max-min shares; RTT-weighted sharing (the default) is
 # checked on its own and against ns-3.
 FLUID = {"model": "flow", "transport": "fluid", "sharing": "max_min"}
 TCP = {"model": "flow", "transport": "tcp", "sharing": "max_min"}
-
-
-def approx(value: float) -> Any:
-    return pytest.approx(value, rel=1e-9, abs=1e-12)
 
 
 def fabric_of(topology: dict[str, Any], network: dict[str, Any],

@@ -17,14 +17,7 @@ from snakesim.network.links import read_trace
 from snakesim.network.outages import OutageController
 from snakesim.network.topology import build_graph
 from snakesim.sim import World
-
-MB = 1_000_000
-LAT = 0.01
-BW = 8e6  # 1 MB per second
-
-
-def approx(value: float) -> Any:
-    return pytest.approx(value, rel=1e-9, abs=1e-12)
+from tests.conftest import BW, LAT, MB, approx
 
 
 def build(links: dict[str, Any], outages: dict[str, Any] | None = None,

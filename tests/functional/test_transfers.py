@@ -14,14 +14,7 @@ from snakesim.config import validate_scenario
 from snakesim.errors import ConfigurationError
 from snakesim.network import Channel, Fabric, build_fabric
 from snakesim.sim import World
-
-MB = 1_000_000
-LAT = 0.01
-BW = 8e6  # 1 MB per second
-
-
-def approx(value: float) -> Any:
-    return pytest.approx(value, rel=1e-9, abs=1e-12)
+from tests.conftest import BW, LAT, MB, approx
 
 
 def make_fabric(topology: dict[str, Any], links: dict[str, Any] | None = None,

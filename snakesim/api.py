@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from snakesim.config import Scenario, load_scenario
-from snakesim.config.sweep import load_sweep
+from snakesim.config.sweep import Sweep, load_sweep
 from snakesim.experiments.run import RunResult, run_scenario
 from snakesim.experiments.store import TABLES, prepare_out, read_summary, read_table, write_run
 from snakesim.experiments.sweep import SweepProgress, run_sweep
@@ -66,10 +66,11 @@ def run(scenario: Scenario | str | Path, *, out: str | Path | None = None,
     return result
 
 
-def sweep(file: str | Path, *, out: str | Path | None = None, jobs: int = 1,
+def sweep(file: str | Path | Sweep, *, out: str | Path | None = None, jobs: int = 1,
           backend: str = "local", address: str | None = None,
           on_progress: SweepProgress | None = None) -> pd.DataFrame:
-    """Run (or resume) a sweep file; return its summary table (one row per point).
+    """Run (or resume) a sweep file (or one already loaded); return its summary table
+    (one row per point).
 
     ``out`` defaults to ``results/<sweep name>/``; ``backend="ray"`` runs the points on
     a Ray cluster (``address``) or a local Ray instance (see `run_sweep`). ``out`` is
@@ -77,7 +78,7 @@ def sweep(file: str | Path, *, out: str | Path | None = None, jobs: int = 1,
     out of the table, with ``failed.json`` in their folder
     (`snakesim.experiments.sweep.sweep_failures` lists them); equal points run once.
     """
-    loaded = load_sweep(file)
+    loaded = file if isinstance(file, Sweep) else load_sweep(file)
     target = prepare_out(out if out is not None else Path("results") / loaded.spec.name,
                          key="out")
     return run_sweep(loaded, target, jobs=jobs, backend=backend, address=address,

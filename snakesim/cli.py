@@ -238,10 +238,11 @@ def sweep(
                                        "[default: start a local Ray instance]"),
 ) -> None:
     """Run every point of a sweep (resuming: finished points are skipped)."""
+    from snakesim.api import sweep as sweep_api
     from snakesim.config.sweep import load_sweep
     from snakesim.errors import ConfigurationError
     from snakesim.experiments.store import prepare_out
-    from snakesim.experiments.sweep import distinct_points, run_sweep, sweep_failures
+    from snakesim.experiments.sweep import distinct_points, sweep_failures
 
     if backend not in ("local", "ray"):
         raise ConfigurationError(f"--backend: must be local or ray (got {backend})")
@@ -256,7 +257,7 @@ def sweep(
             bar.update(task, completed=done, total=total,
                        description=f"{loaded.spec.name}: {label}")
 
-        table = run_sweep(loaded, target, jobs=jobs, backend=backend, address=address,
+        table = sweep_api(loaded, out=target, jobs=jobs, backend=backend, address=address,
                           on_progress=progress)
     out.print(f"{len(table)} of {len(runs)} runs finished; "
               f"summary in {target / 'summary.parquet'}")

@@ -2,11 +2,12 @@
 
 Schemes address a model by its layer groups (Snake's explicit windows, the split cut,
 the sliding window's width), so `validate` must know the count to check them. Each
-model's count follows from its spec alone: ``digits_cnn`` has 5 groups (3 convolutions,
-a dense layer, the head), ``vgg11`` 9 (8 convolutions and the head), ``mlp`` one per
-hidden layer plus the head, and a causal LM its decoder blocks plus the embeddings and
-the head (the block count read from the config's JSON, without importing transformers).
-`tests/unit/test_groups.py` checks each count against the built `LayerStack`.
+model's count follows from its spec alone: a classifier's from its description
+(`snakesim.learning.models.stack.CLASSIFIERS`: fixed, or for the MLP one per hidden
+layer plus the head), a causal LM's from its decoder blocks plus the embeddings and the
+head (the block count read from the config's JSON, without importing transformers).
+`tests/unit/test_presets.py` checks each classifier's count against the built
+`LayerStack`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from typing import Any
 
 from snakesim.config.schema import LMSpec, ModelSpec
 from snakesim.learning.models.lm_presets import CONFIGS
-
-FIXED_GROUPS = {"digits_cnn": 5, "vgg11": 9}
-"""Group counts of the models whose depth does not depend on their options."""
+from snakesim.learning.models.stack import CLASSIFIERS
 
 LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers")
 """Where Hugging Face configs keep their decoder-block count (OPT/Llama, GPT-2, others)."""
@@ -31,10 +30,9 @@ def group_count(model: ModelSpec) -> int | None:
     A pretrained causal LM named by a hub id (not a local folder), or a config file
     that cannot be read, gives None: the run checks those when it loads the model.
     """
-    if model.name in FIXED_GROUPS:
-        return FIXED_GROUPS[model.name]
-    if model.name == "mlp":
-        return len(model.hidden) + 1
+    classifier = CLASSIFIERS.get(model.name)
+    if classifier is not None:
+        return classifier.groups if classifier.groups is not None else len(model.hidden) + 1
     if model.lm is None:
         return None
     layers = lm_layers(model.lm)

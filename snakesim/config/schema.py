@@ -52,7 +52,7 @@ from snakesim.config.network import (
 from snakesim.config.outages import OutagesSpec
 from snakesim.config.strategies import Frozen, Strategy
 from snakesim.learning.models.lm_presets import PRESETS
-from snakesim.learning.models.stack import ClassifierName
+from snakesim.learning.models.stack import CLASSIFIERS, ClassifierName
 
 __all__ = [  # the network sections are re-exported: they are part of the schema
     "FILE_DATASETS",
@@ -307,7 +307,7 @@ class ModelSpec(Frozen):
     def _options_of_the_model(self) -> ModelSpec:
         # A resolved scenario lists every key with its default: only a changed value
         # of another model's option is a mistake.
-        owner = {"width": "digits_cnn", "width_mult": "vgg11", "hidden": "mlp"}
+        owner = {c.option: name for name, c in CLASSIFIERS.items()}
         for key in sorted(self.model_fields_set & set(owner)):
             default = type(self).model_fields[key].get_default(call_default_factory=True)
             if owner[key] != self.name and getattr(self, key) != default:

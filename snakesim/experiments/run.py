@@ -93,7 +93,7 @@ def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None
         raise SimulationStalled(float(world.env.now), fabric.unfinished())
     energy = {frozenset((u, v)): float(d["energy_per_bit"])
               for u, v, d in fabric.graph.edges(data=True)}
-    frames = world.ledger.to_frames(run_id(scenario), strategy.name,
+    frames = world.ledger.to_frames(run_id(scenario), scenario.strategy.name,
                                     [to_info(n) for n in nodes], energy)
     _quality_columns(frames["rounds"], data, scenario.mode)
     summary = summarize(scenario, frames)

@@ -136,9 +136,11 @@ class Context:
 
 
 class Strategy(ABC):
-    """A distributed-learning scheme, run as one SimPy process over a `Context`."""
+    """A distributed-learning scheme, run as one SimPy process over a `Context`.
 
-    name: str
+    Its name in messages and result tables is its scenario section's (``strategy.name``),
+    not an attribute here: the section's class is the one place that names a scheme.
+    """
 
     @abstractmethod
     def process(self, ctx: Context) -> Process:

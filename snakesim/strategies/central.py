@@ -26,8 +26,6 @@ class Central(Strategy):
         The node that receives the data and trains.
     """
 
-    name = "central"
-
     def __init__(self, node: str) -> None:
         self.node = node
 

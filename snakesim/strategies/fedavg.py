@@ -57,16 +57,15 @@ class FedAvg(Strategy):
         Share of the clients that train in each round (at least one).
     mu
         FedProx's proximal weight; 0 is plain FedAvg.
-    name
-        ``"fedavg"`` or ``"fedprox"`` (what the result tables say).
+    label
+        The scheme's name in messages (its section's display name).
     """
 
-    def __init__(self, server: str, fraction: float = 1.0, mu: float = 0.0,
-                 name: str = "fedavg") -> None:
+    def __init__(self, server: str, fraction: float, mu: float, label: str) -> None:
         self.server = server
         self.fraction = fraction
         self.mu = mu
-        self.name = name
+        self.label = label
 
     def process(self, ctx: Context) -> Process:
         """Run ``ctx.rounds`` synchronous rounds."""
@@ -81,7 +80,7 @@ class FedAvg(Strategy):
         clients = [c for c in clients if c not in short]
         if not clients:
             raise ConfigurationError("nodes.storage: no client can keep its data and the "
-                                     f"model within its storage budget ({self.name})")
+                                     f"model within its storage budget ({self.label})")
         # The server keeps the global model and the running average beside it.
         ctx.fabric.store(self.server, 2 * ctx.costs.model_bytes())
         state = ctx.initial_state
@@ -111,7 +110,7 @@ class FedAvg(Strategy):
                 ctx.fabric.exclude(client, "nodes.memory: cannot train the whole model")
         if not able:
             raise ConfigurationError("nodes.memory: no client can train the whole model "
-                                     f"within its memory budget ({self.name} needs that)")
+                                     f"within its memory budget ({self.label} needs that)")
         return able
 
     def _client(self, ctx: Context, client: str, state: State, groups: list[int],
@@ -133,4 +132,4 @@ def build(spec: FedAvgStrategy | FedProxStrategy, topology: Topology) -> FedAvg:
     server = spec.server or topology.server
     assert server is not None  # guaranteed by snakesim.config.checks
     mu = spec.mu if isinstance(spec, FedProxStrategy) else 0.0
-    return FedAvg(server, spec.fraction, mu, spec.name)
+    return FedAvg(server, spec.fraction, mu, spec.display)

@@ -20,8 +20,6 @@ from snakesim.strategies.base import Context, Process, Strategy
 class Local(Strategy):
     """Every learner trains alone; no traffic."""
 
-    name = "local"
-
     def __init__(self) -> None:
         self._sums: dict[int, list[float]] = {}
 

@@ -83,8 +83,6 @@ class Snake(Strategy):
         The controller in CS mode (``spec.server`` or the topology's server).
     """
 
-    name = "snake"
-
     def __init__(self, spec: SnakeStrategy, server: str | None = None) -> None:
         self.spec = spec
         self.server = server

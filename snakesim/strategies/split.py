@@ -125,8 +125,6 @@ class SplitLearning(Strategy):
         ``"server"`` (via the server) or ``"p2p"`` (client to client).
     """
 
-    name = "split"
-
     def __init__(self, server: str, cut: int = 1, handoff: str = "server") -> None:
         self.server = server
         self.cut = cut

@@ -54,8 +54,6 @@ class SplitFed(Strategy):
         The node that averages client parts; defaults to ``server``.
     """
 
-    name = "splitfed"
-
     def __init__(self, server: str, cut: int = 1, fed_server: str | None = None) -> None:
         self.server = server
         self.cut = cut

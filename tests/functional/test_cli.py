@@ -205,7 +205,7 @@ def test_a_bug_in_a_sweep_is_saved_and_reported_in_one_line(
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(yaml.safe_dump({"name": "s", "base": "base.yaml", "seeds": [1]}))
     monkeypatch.setenv("SNAKESIM_CRASH_DIR", str(tmp_path / "crashes"))
-    monkeypatch.setattr("snakesim.experiments.sweep.run_sweep",
+    monkeypatch.setattr("snakesim.api.run_sweep",
                         fail_with(KeyError("surprise")))
     result = invoke("sweep", str(sweep), "--out", str(tmp_path / "out"))
     assert result.exit_code == 70

@@ -34,12 +34,8 @@ class ToyStrategy(WithServer):
     repeat: int = Field(default=1, ge=1, le=3)
 
 
-class Toy(Local):
-    name = "toy"
-
-
 def build(spec, topology):
-    return Toy()
+    return Local()
 
 
 register_scheme(ToyStrategy)

@@ -55,3 +55,24 @@ def test_every_classifier_the_schema_accepts_is_built_and_documented() -> None:
         stack = model_factory(name, num_classes=10, input_shape=(1, 8, 8))()
         assert len(stack) > 1, name
         assert f"`{name}`" in readme, name
+
+
+@pytest.mark.parametrize("hidden", [[16], [32, 16, 8]])
+def test_each_classifier_knows_its_groups_and_option_before_it_is_built(
+        hidden: list[int]) -> None:
+    from snakesim.config.groups import group_count
+    from snakesim.config.schema import ModelSpec
+    from snakesim.learning.models import MODELS, model_factory
+    from snakesim.learning.models.stack import CLASSIFIERS
+
+    assert list(CLASSIFIERS) == list(MODELS)
+    for name in MODELS:
+        spec = ModelSpec(name=name, hidden=hidden) if name == "mlp" else ModelSpec(name=name)
+        built = model_factory(name, num_classes=10, input_shape=(3, 32, 32),
+                              hidden=tuple(spec.hidden))()
+        assert group_count(spec) == len(built), name
+        others = [c.option for n, c in CLASSIFIERS.items() if n != name]
+        for option in others:  # another classifier's option is refused, with its owner
+            value = {"width": 8, "width_mult": 0.5, "hidden": [4]}[option]
+            with pytest.raises(ValueError, match=f"{option} applies to model"):
+                ModelSpec(name=name, **{option: value})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import torch
@@ -218,6 +219,30 @@ LM is ``causal_lm`` with an ``lm`` section)."""
 
 MODELS: tuple[str, ...] = get_args(ClassifierName)
 """Names `model_factory` builds."""
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """What the schema and the checks know of a classifier before it is built.
+
+    Attributes
+    ----------
+    option
+        The ``model`` key that only this classifier reads.
+    groups
+        Its layer groups; None: one per hidden layer plus the head (the MLP).
+    """
+
+    option: str
+    groups: int | None
+
+
+CLASSIFIERS: dict[str, Classifier] = {
+    "digits_cnn": Classifier("width", 5),  # 3 convolutions, a dense layer, the head
+    "vgg11": Classifier("width_mult", 9),  # 8 convolutions, the head
+    "mlp": Classifier("hidden", None),
+}
+"""Each classifier's description, keyed by `ClassifierName` (a test holds them equal)."""
 
 
 def model_factory(name: str, *, num_classes: int, width: int = 16,

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from snakesim.config.network import NetworkSpec
+from snakesim.network.alarms import Alarms
 from snakesim.network.sharing import FlowNetwork
 from snakesim.network.tcp import TcpSettings
 from snakesim.records import TransferRecord
@@ -111,9 +112,7 @@ class FlowTransport:
         self._caps: dict[int, float] = {}
         self._touched: dict[int, None] = {}  # flows whose wake-up must be re-planned
         self._flush_due = False
-        # Wake-ups due at one instant share one SimPy event (flows in step, e.g. slow-start
-        # rounds of equal RTT, would otherwise each cost a timeout): due time -> wake-ups.
-        self._alarms: dict[float, list[tuple[_Flow, int]]] = {}
+        self._alarms: Alarms[tuple[_Flow, int]] = Alarms(env, self._wake)
 
     # ---------------------------------------------------------------- queries
     def busy(self, key: Key) -> bool:
@@ -258,19 +257,10 @@ class FlowTransport:
         flow.gen += 1
         flow.wake_at = at if at < math.inf else math.nan
         if at < math.inf:
-            delay = max(at - now, 0.0)
-            when = self._env.now + delay  # the instant SimPy will run it at
-            alarm = self._alarms.get(when)
-            if alarm is None:
-                alarm = self._alarms[when] = []
-                self._env.timeout(delay).callbacks.append(lambda _: self._ring(when))
-            alarm.append((flow, flow.gen))
+            self._alarms.set(max(at - now, 0.0), (flow, flow.gen))
 
-    def _ring(self, when: float) -> None:
-        for flow, gen in self._alarms.pop(when):
-            self._wake(flow, gen)
-
-    def _wake(self, flow: _Flow, gen: int) -> None:
+    def _wake(self, due: tuple[_Flow, int]) -> None:
+        flow, gen = due
         if gen != flow.gen:
             return  # replanned since: a later wake-up stands
         flow.wake_at = math.nan

@@ -21,7 +21,7 @@ from snakesim.config.schema import (
     client_names,
     node_names,
 )
-from snakesim.config.strategies import CentralStrategy, SnakeStrategy, SplitFedStrategy
+from snakesim.config.strategies import CentralStrategy, SnakeStrategy
 from snakesim.errors import Problem
 
 
@@ -129,19 +129,16 @@ def _strategy(s: Scenario) -> Iterator[Problem]:
     strategy = s.strategy
     names = set(node_names(s.topology))
     clients = client_names(s.topology)
-    named = strategy.named_server()
-    server = named or s.topology.server
-    if named is not None and named not in names:
-        yield Problem("strategy.server", "unknown node", named)
-    elif strategy.needs_server() and server is None:
-        what = strategy.display + (" in CS mode" if isinstance(strategy, SnakeStrategy)
-                                   else "")
-        yield Problem("strategy.server", f"{what} needs a server node: name one here or "
-                      "in topology.server", None, False)
-    yield from _central(s)
-    if isinstance(strategy, SplitFedStrategy) and strategy.fed_server is not None \
-            and strategy.fed_server not in names:
-        yield Problem("strategy.fed_server", "unknown node", strategy.fed_server)
+    for key, node in strategy.node_options().items():
+        if node is not None and node not in names:
+            yield Problem(f"strategy.{key}", "unknown node", node)
+    if strategy.needs_server() and (strategy.named_server() or s.topology.server) is None:
+        yield Problem("strategy.server", f"{strategy.title()} needs a server node: name one "
+                      "here or in topology.server", None, False)
+    if isinstance(strategy, CentralStrategy) and strategy.node is None \
+            and s.topology.server is None:
+        yield Problem("strategy.node", "centralised training needs a node to train on: "
+                      "name one here or set topology.server", None, False)
     route = strategy.route_nodes()
     if route is not None:
         for i, name in enumerate(route):
@@ -150,17 +147,6 @@ def _strategy(s: Scenario) -> Iterator[Problem]:
                               f"({', '.join(clients)})", name)
         if len(set(route)) != len(route):
             yield Problem("strategy.route", "must not repeat a node", route)
-
-
-def _central(s: Scenario) -> Iterator[Problem]:
-    if not isinstance(s.strategy, CentralStrategy):
-        return
-    node = s.strategy.node
-    if node is not None and node not in set(node_names(s.topology)):
-        yield Problem("strategy.node", "unknown node", node)
-    elif node is None and s.topology.server is None:
-        yield Problem("strategy.node", "centralised training needs a node to train on: "
-                      "name one here or set topology.server", None, False)
 
 
 def _snake(s: Scenario) -> Iterator[Problem]:

@@ -59,6 +59,14 @@ class SchemeSpec(Frozen):
         """Whether the scheme cannot run without a server node."""
         return False
 
+    def title(self) -> str:
+        """The scheme as this section configures it, for messages."""
+        return self.display
+
+    def node_options(self) -> dict[str, str | None]:
+        """The options that name a node, by key (each must be a node of the topology)."""
+        return {}
+
     def route_nodes(self) -> list[str] | None:
         """The learners this section lists explicitly, in order (None: every client but
         the server)."""
@@ -79,6 +87,9 @@ class WithServer(SchemeSpec):
 
     def needs_server(self) -> bool:
         return True
+
+    def node_options(self) -> dict[str, str | None]:
+        return {"server": self.server}
 
 
 class SnakeAssignment(Frozen):
@@ -139,6 +150,9 @@ class SnakeStrategy(WithServer):
     def needs_server(self) -> bool:
         return self.mode == "cs"
 
+    def title(self) -> str:
+        return f"{self.display} in CS mode" if self.mode == "cs" else self.display
+
     def route_nodes(self) -> list[str] | None:
         return self.route
 
@@ -198,6 +212,9 @@ class CentralStrategy(SchemeSpec):
     name: Literal["central"]
     node: str | None = None
 
+    def node_options(self) -> dict[str, str | None]:
+        return {"node": self.node}
+
 
 class LocalStrategy(SchemeSpec):
     """Local-only baseline: every client trains alone on its own data."""
@@ -228,6 +245,9 @@ class SplitFedStrategy(WithServer):
     name: Literal["splitfed"]
     fed_server: str | None = None
     cut: int = Field(default=1, ge=1, le=100_000)
+
+    def node_options(self) -> dict[str, str | None]:
+        return {"server": self.server, "fed_server": self.fed_server}
 
 
 SCHEMES: list[type[SchemeSpec]] = [

@@ -30,14 +30,14 @@ import simpy
 from snakesim.config.schema import NetworkSpec, Scenario
 from snakesim.errors import ConfigurationError, OutOfMemory, SimulationStalled
 from snakesim.network.compute import ComputeJob, Processors
-from snakesim.network.flows import FlowTransport, flow_transport
+from snakesim.network.flows import flow_transport
 from snakesim.network.hops import StoreAndForward
-from snakesim.network.links import Channel, LinkDown, Trace, read_trace
+from snakesim.network.links import Trace, read_trace
 from snakesim.network.nodes import NodeAttrs, draw_nodes
 from snakesim.network.routing import Router
 from snakesim.network.topology import LinkTrace, build_graph
 from snakesim.network.traces import TracePlayer
-from snakesim.network.transfers import Transfer, describe_transfer
+from snakesim.network.transfers import Transfer, Transport, describe_transfer
 from snakesim.records import EffectRecord
 from snakesim.sim.world import World
 
@@ -78,14 +78,11 @@ class Fabric:
         self._router = Router(self._env, graph)
         self._processors = Processors(self._env, world.ledger, self._router, jobs,
                                       self._effect)
-        # Channels are made up front: made during the run they would be young objects
-        # the garbage collector promotes, and each full collection scans the heap.
-        self._channels: dict[tuple[str, str], Channel] = {}
         self._nominal: dict[tuple[str, str], float] = {}
         self._latency: dict[tuple[str, str], float] = {}
         for u, v, latency in graph.edges(data="latency"):
-            self._new_channel((u, v))
-            self._new_channel((v, u))
+            self._nominal[(u, v)] = self._nominal_of((u, v))
+            self._nominal[(v, u)] = self._nominal_of((v, u))
             self._latency[(u, v)] = self._latency[(v, u)] = max(float(latency), 0.0)
         self._retry = transfers == "retry"  # else pause: flows wait out the outage
         self._next_transfer = 0
@@ -96,16 +93,16 @@ class Fabric:
             if spec is not None:
                 trace = read_trace(spec.path, spec.where, repeat=spec.repeat)
                 traces.update({key: trace for key in spec.directions()})
-        self._flows = flow_transport(world.env, world.ledger, self._router, self._latency,
-                                     self._nominal, network, float(retry_backoff),
-                                     self._effect)
+        # The network model, driven only through `Transport`.
+        self._transport: Transport = flow_transport(
+            world.env, world.ledger, self._router, self._latency, self._nominal, network,
+            float(retry_backoff), self._effect) or StoreAndForward(
+            world.env, self._router, world.ledger, self._latency, self._nominal,
+            self._effect, float(retry_backoff))
         self._traces = TracePlayer(self._env, traces, self.set_bandwidth,
-                                   lambda key: self._router.link_up(*key), self._busy,
+                                   lambda key: self._router.link_up(*key),
+                                   lambda key: self._transport.count(key) > 0,
                                    self._stuck if transfers == "pause" else None)
-        self._hops = StoreAndForward(self._env, self._router, world.ledger, self._channels,
-                                     self._latency, self._nominal, self._effect,
-                                     float(retry_backoff))
-        self._transport: FlowTransport | StoreAndForward = self._flows or self._hops
         if self._traces:
             self._transport.on_start = self._sync_trace
         self.clients = [n.name for n in nodes if n.role == "client"]
@@ -134,26 +131,21 @@ class Fabric:
         self._require_node(name)
         return self._nodes[name]
 
-    def channel(self, src: str, dst: str) -> Channel:
-        """The channel of link direction ``src -> dst`` (for outages and tests)."""
-        try:
-            return self._channels[(src, dst)]
-        except KeyError:
-            raise ConfigurationError(f"fabric: nodes {src} and {dst} are not linked") from None
+    def _require_link(self, src: str, dst: str) -> tuple[str, str]:
+        if (src, dst) not in self._latency:
+            raise ConfigurationError(f"fabric: nodes {src} and {dst} are not linked")
+        return (src, dst)
 
-    def _new_channel(self, key: tuple[str, str]) -> Channel:
-        """Make the channel of direction ``key`` at its nominal rate (loss deducted)."""
+    def _nominal_of(self, key: tuple[str, str]) -> float:
+        """Direction ``key``'s nominal rate from the graph (loss deducted)."""
         data = self._graph.edges[key]
         ways = data.get("bandwidth_by_direction")
         raw = float(ways[key] if ways else data["bandwidth"])
-        self._nominal[key] = nominal = raw * (1.0 - float(data.get("loss", 0.0)))
-        channel = self._channels[key] = Channel(self._env, nominal)
-        return channel
+        return raw * (1.0 - float(data.get("loss", 0.0)))
 
     def nominal_bandwidth(self, src: str, dst: str) -> float:
         """Goodput of direction ``src -> dst`` while up: its (traced) rate x (1 - loss)."""
-        self.channel(src, dst)
-        return self._nominal[(src, dst)]
+        return self._nominal[self._require_link(src, dst)]
 
     def set_bandwidth(self, src: str, dst: str, bandwidth_bps: float) -> None:
         """Set the raw bandwidth of direction ``src -> dst`` from now on (for traces).
@@ -162,13 +154,11 @@ class Fabric:
         it while the link is up and at 0 while it is down, and returns to it when the
         link comes back.
         """
-        channel = self.channel(src, dst)
-        loss = float(self._graph.edges[src, dst].get("loss", 0.0))
-        self._nominal[(src, dst)] = nominal = float(bandwidth_bps) * (1.0 - loss)
+        key = self._require_link(src, dst)
+        loss = float(self._graph.edges[key].get("loss", 0.0))
+        self._nominal[key] = nominal = float(bandwidth_bps) * (1.0 - loss)
         if self._router.link_up(src, dst):
-            channel.set_bandwidth(nominal)
-            if self._flows is not None:
-                self._flows.set_capacity((src, dst), nominal)
+            self._transport.set_capacity(key, nominal)
 
     def path(self, src: str, dst: str) -> list[str]:
         """The route a payload from ``src`` to ``dst`` would take now, both included.
@@ -184,7 +174,7 @@ class Fabric:
     # ----------------------------------------------------------------- outages
     def set_link(self, u: str, v: str, up: bool) -> None:
         """Take the link u-v down or bring it back (both directions)."""
-        self.channel(u, v)
+        self._require_link(u, v)
         self._router.set_link(u, v, up)
         self._apply(u, v, f"link {min(u, v)}-{max(u, v)}")
 
@@ -203,24 +193,17 @@ class Fabric:
 
     def _apply(self, u: str, v: str, element: str) -> None:
         live = self._router.link_up(u, v)
+        transport = self._transport
         for key in ((u, v), (v, u)):
-            channel = self.channel(*key)
             if live:
-                channel.set_bandwidth(self._nominal[key])
-                if self._flows is not None:
-                    self._flows.set_capacity(key, self._nominal[key])
+                transport.set_capacity(key, self._nominal[key])
                 if key in self._traces:
                     self._traces.sync(key)
                 continue
-            flows = channel.active_flows
-            channel.set_bandwidth(0.0)
+            flows = transport.count(key)
+            transport.set_capacity(key, 0.0)
             if flows and self._retry:
-                channel.fail_all(LinkDown(*key))
-            if self._flows is not None:
-                flows += len(self._flows.flows_on(key))
-                self._flows.set_capacity(key, 0.0)
-                if self._retry:
-                    self._flows.fail(key)
+                transport.fail(key)
             if flows:
                 effect = "failed" if self._retry else "paused"
                 self._effect(element, effect, -1, key[0], flows)
@@ -262,8 +245,8 @@ class Fabric:
             return self._env.event().succeed(payload)
         transfer_id = self._next_transfer
         self._next_transfer += 1
-        transfer = Transfer(self._env, self, self._hops, transfer_id, src, dst, int(nbytes),
-                            kind, round, payload)
+        transfer = Transfer(self._env, self, transfer_id, src, dst, int(nbytes), kind, round,
+                            payload)
         self._in_flight[transfer_id] = transfer
         self._transport.send(transfer)
         return transfer.done
@@ -319,18 +302,11 @@ class Fabric:
 
     def link_rate(self, src: str, dst: str) -> float:
         """The rate direction ``src -> dst`` carries now (0 while it is down)."""
-        if self._flows is not None:
-            return self._flows.capacity((src, dst))
-        return self.channel(src, dst).bandwidth
+        return self._transport.capacity(self._require_link(src, dst))
 
     def delivered(self, t: Transfer) -> None:
         """A transfer reached its destination (it leaves the stall report)."""
         del self._in_flight[t.id]
-
-    def _busy(self, key: tuple[str, str]) -> bool:
-        if self._flows is not None:
-            return self._flows.busy(key)
-        return self._channels[key].active_flows > 0
 
     def _stuck(self, key: tuple[str, str]) -> None:
         # Paused flows on a direction whose trace stays at 0: nothing can free them (an

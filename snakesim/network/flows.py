@@ -115,15 +115,10 @@ class FlowTransport:
         self._alarms: Alarms[tuple[_Flow, int]] = Alarms(env, self._wake)
 
     # ---------------------------------------------------------------- queries
-    def busy(self, key: Key) -> bool:
-        """Whether flows are on link direction ``key``."""
+    def count(self, key: Key) -> int:
+        """How many transfers' flows cross link direction ``key``."""
         self._flush()
-        return bool(self._net.flows_on(key))
-
-    def flows_on(self, key: Key) -> list[int]:
-        """Ids of the transfers whose flows cross link direction ``key``."""
-        self._flush()
-        return self._net.flows_on(key)
+        return len(self._net.flows_on(key))
 
     def capacity(self, key: Key) -> float:
         """The rate link direction ``key`` carries now (0 while it is down)."""

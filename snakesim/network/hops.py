@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from snakesim.network.links import Channel, LinkDown
 from snakesim.records import TransferRecord
 
 if TYPE_CHECKING:
-    from snakesim.network.links import Channel
     from snakesim.network.routing import Router
     from snakesim.network.transfers import Transfer
     from snakesim.sim.ledger import Ledger
@@ -38,11 +38,9 @@ class StoreAndForward:
     ----------
     env, router, ledger
         The run's environment, the fabric's router and the ledger.
-    channels
-        The channel of every link direction.
     latency, nominal
         One-way latency and current nominal rate of every link direction (the fabric's
-        live tables).
+        live tables); each direction gets a `Channel` at its nominal rate.
     effect
         The fabric's effect recorder ``(element, effect, transfer id, node)``.
     retry_backoff
@@ -50,18 +48,41 @@ class StoreAndForward:
     """
 
     def __init__(self, env: simpy.Environment, router: Router, ledger: Ledger,
-                 channels: dict[Key, Channel], latency: dict[Key, float],
-                 nominal: dict[Key, float], effect: Callable[[str, str, int, str], None],
-                 retry_backoff: float) -> None:
+                 latency: dict[Key, float], nominal: dict[Key, float],
+                 effect: Callable[[str, str, int, str], None], retry_backoff: float) -> None:
         self._env, self._router, self._ledger = env, router, ledger
-        self._channels, self._latency, self._nominal = channels, latency, nominal
+        self._latency, self._nominal = latency, nominal
+        # Made up front: made during the run they would be young objects the garbage
+        # collector promotes, and each full collection scans the heap.
+        self._channels = {key: Channel(env, nominal[key]) for key in latency}
         self._effect, self._backoff = effect, retry_backoff
         self.on_start: Callable[[Key], None] | None = None
         """Called for each link direction a hop starts on (the trace player's sync)."""
 
     def send(self, t: Transfer) -> None:
         """Start transfer ``t`` from its source."""
+        t.hops = self
         self.hop(t)
+
+    def set_capacity(self, key: Key, bps: float) -> None:
+        """Set the rate link direction ``key`` carries from now on (0: down)."""
+        self._channels[key].set_bandwidth(bps)
+
+    def capacity(self, key: Key) -> float:
+        """The rate link direction ``key`` carries now (0 while it is down)."""
+        return self._channels[key].bandwidth
+
+    def count(self, key: Key) -> int:
+        """How many hops are sending on link direction ``key``."""
+        return self._channels[key].active_flows
+
+    def fail(self, key: Key) -> int:
+        """Fail every hop sending on ``key`` (policy ``retry``); returns how many."""
+        channel = self._channels[key]
+        failed = channel.active_flows
+        if failed:
+            channel.fail_all(LinkDown(*key))
+        return failed
 
     def hop(self, t: Transfer) -> None:
         """Start ``t``'s next hop from where it is, routed afresh if the network changed."""

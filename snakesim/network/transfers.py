@@ -1,4 +1,8 @@
-"""A payload on its way through the fabric, driven by callbacks rather than a process.
+"""A payload on its way through the fabric, and the interface the fabric drives its
+network model through.
+
+`Transport` is all the fabric knows of a network model: start a transfer, set a link
+direction's rate, count and fail what is on it.
 
 Under store-and-forward (`snakesim.network.hops`) the channel calls `Transfer.succeed`
 when a hop's bits are out, one timeout covers the hop's latency, and the next hop starts
@@ -9,13 +13,39 @@ per flow and uses the transfer for where it is and its route.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import simpy
 
 if TYPE_CHECKING:
     from snakesim.network.fabric import Fabric
     from snakesim.network.hops import StoreAndForward
+
+Key = tuple[str, str]
+
+
+class Transport(Protocol):
+    """A network model as the fabric drives it (`snakesim.network.hops.StoreAndForward`
+    and `snakesim.network.flows.FlowTransport`)."""
+
+    on_start: Callable[[Key], None] | None
+    """Called for each link direction a transfer starts on (the trace player's sync)."""
+
+    def send(self, t: Transfer) -> None:
+        """Start transfer ``t`` from its source."""
+
+    def set_capacity(self, key: Key, bps: float) -> None:
+        """Set the rate link direction ``key`` carries from now on (0: down)."""
+
+    def capacity(self, key: Key) -> float:
+        """The rate link direction ``key`` carries now (0 while it is down)."""
+
+    def count(self, key: Key) -> int:
+        """How many transfers are sending on link direction ``key``."""
+
+    def fail(self, key: Key) -> int:
+        """Fail what is sending on ``key`` (policy ``retry``); returns how many failed."""
 
 
 class Transfer:
@@ -25,14 +55,17 @@ class Transfer:
     timeouts and route waits, so a hop allocates nothing but its timeout.
     """
 
+    hops: StoreAndForward
+    """The transport driving the hops (set by it when it starts the transfer; unset
+    under the flow model, which never calls the hop callbacks)."""
+
     __slots__ = ("done", "dst", "fabric", "here", "hops", "id", "kind", "nbytes", "nxt",
                  "payload", "pos", "round", "route", "sending", "sent", "start", "version",
                  "visited")
 
-    def __init__(self, env: simpy.Environment, fabric: Fabric, hops: StoreAndForward,
-                 transfer_id: int, src: str, dst: str, nbytes: int, kind: str, round: int,
-                 payload: object) -> None:
-        self.fabric, self.hops, self.id, self.dst = fabric, hops, transfer_id, dst
+    def __init__(self, env: simpy.Environment, fabric: Fabric, transfer_id: int, src: str,
+                 dst: str, nbytes: int, kind: str, round: int, payload: object) -> None:
+        self.fabric, self.id, self.dst = fabric, transfer_id, dst
         self.nbytes, self.kind, self.round, self.payload = nbytes, kind, round, payload
         self.done = env.event()
         self.start = float(env.now)

@@ -84,8 +84,8 @@ def test_asymmetric_link_has_each_directions_own_time() -> None:
 def test_between_order_decides_forward() -> None:
     _, fabric = build({"overrides": [{"between": ["n2", "n1"], "bandwidth": 16e6,
                                           "reverse_bandwidth": 4e6}]})
-    assert fabric.channel("n2", "n1").bandwidth == 16e6
-    assert fabric.channel("n1", "n2").bandwidth == 4e6
+    assert fabric.link_rate("n2", "n1") == 16e6
+    assert fabric.link_rate("n1", "n2") == 4e6
 
 
 def test_graph_keeps_symmetric_links_plain() -> None:
@@ -111,8 +111,8 @@ def test_explicit_edges_take_link_model_values() -> None:
                                                       "loss": 0.5}]}})
     world = World(0)
     fabric = build_fabric(world, spec)
-    assert fabric.channel("a", "b").bandwidth == 4e6
-    assert fabric.channel("b", "a").bandwidth == 1e6
+    assert fabric.link_rate("a", "b") == 4e6
+    assert fabric.link_rate("b", "a") == 1e6
 
 
 def test_outage_restores_each_directions_own_rate() -> None:
@@ -123,8 +123,8 @@ def test_outage_restores_each_directions_own_rate() -> None:
     down, up = send(fabric, "n1", "n2", 2 * MB), send(fabric, "n2", "n1", 2 * MB)
     # Each pauses for the 2 s the link is down.
     assert finish(world, [down, up]) == [approx(LAT + 1.0 + 2.0), approx(LAT + 4.0 + 2.0)]
-    assert fabric.channel("n1", "n2").bandwidth == 16e6
-    assert fabric.channel("n2", "n1").bandwidth == 4e6
+    assert fabric.link_rate("n1", "n2") == 16e6
+    assert fabric.link_rate("n2", "n1") == 4e6
 
 
 # ------------------------------------------------------------------------ loss
@@ -138,8 +138,8 @@ def test_loss_scales_transmission_time(loss: float) -> None:
 def test_override_loss_wins_over_default() -> None:
     _, fabric = build({"loss": 0.5, "overrides": [{"between": ["n2", "n3"], "loss": 0}]},
                       nodes=3)
-    assert fabric.channel("n1", "n2").bandwidth == BW / 2
-    assert fabric.channel("n3", "n2").bandwidth == BW
+    assert fabric.link_rate("n1", "n2") == BW / 2
+    assert fabric.link_rate("n3", "n2") == BW
 
 
 @pytest.mark.parametrize("loss", [-0.1, 1.0, 1.5])
@@ -201,7 +201,7 @@ def test_trace_and_outage_compose(tmp_path: Path) -> None:
     # 4 Mbit by 0.5 s, nothing while down, the other 12 Mbit at 16 Mbps from 1.5 s.
     assert finish(world, [done]) == [approx(1.5 + 0.75 + LAT)]
     assert fabric.nominal_bandwidth("n1", "n2") == 16e6
-    assert fabric.channel("n1", "n2").bandwidth == 16e6
+    assert fabric.link_rate("n1", "n2") == 16e6
 
 
 def test_trace_starts_idle_link_at_its_current_rate(tmp_path: Path) -> None:

@@ -175,7 +175,7 @@ def test_unknown_nodes_raise_configuration_errors() -> None:
     with pytest.raises(ConfigurationError, match="unknown node"):
         fabric.path("nope", "n1")
     with pytest.raises(ConfigurationError, match="not linked"):
-        fabric.channel("n1", "n1")
+        fabric.link_rate("n1", "n1")
 
 
 # -------------------------------------------------------------- properties

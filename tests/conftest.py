@@ -6,8 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import simpy
 import torch
 import yaml
+
+from snakesim.config import validate_scenario
+from snakesim.experiments import RunResult, run_scenario
+from snakesim.sim.world import World
 
 # Tiny models train fastest on one thread, and the suite shares 2 cores with itself.
 torch.set_num_threads(1)
@@ -44,6 +49,34 @@ def small_scenario(strategy: dict[str, Any], **changes: Any) -> dict[str, Any]:
     for key, value in changes.items():
         data[key] = value
     return data
+
+
+def run_small(strategy: dict[str, Any], **changes: Any) -> RunResult:
+    """Run `small_scenario` with ``strategy`` (and section ``changes``)."""
+    return run_scenario(validate_scenario(small_scenario(strategy, **changes)))
+
+
+# The small FedAvg and Snake runs that several test modules compare against: one run
+# each per test session (tests read them and must not change them).
+@pytest.fixture(scope="session")
+def fedavg() -> RunResult:
+    """`small_scenario` under FedAvg."""
+    return run_small({"name": "fedavg"})
+
+
+@pytest.fixture(scope="session")
+def snake() -> RunResult:
+    """`small_scenario` under Snake Learning with peer-to-peer hand-offs."""
+    return run_small({"name": "snake", "mode": "p2p"})
+
+
+def end_times(world: World, events: list[simpy.Event]) -> list[float]:
+    """Run ``world`` to the end; the simulated time each of ``events`` fired at."""
+    ends: dict[int, float] = {}
+    for i, event in enumerate(events):
+        event.callbacks.append(lambda _e, i=i: ends.__setitem__(i, world.now))
+    world.env.run()
+    return [ends[i] for i in range(len(events))]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from snakesim.sim.world import World
 from snakesim.strategies import local as local_module
 from snakesim.strategies.base import Context
 from snakesim.strategies.fedavg import sample_clients
-from tests.conftest import small_scenario
+from tests.conftest import run_small, small_scenario
 
 # Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
 pytestmark = pytest.mark.slow
@@ -23,13 +23,7 @@ CLIENTS = ["n1", "n2", "n3", "n4"]
 SAMPLE_BYTES = 8 * 8 * 4 + 8  # one float32 1 x 8 x 8 image and its int64 label
 
 
-def run(strategy: dict[str, Any], **changes: Any) -> RunResult:
-    return run_scenario(validate_scenario(small_scenario(strategy, **changes)))
-
-
-@pytest.fixture(scope="module")
-def fedavg() -> RunResult:
-    return run({"name": "fedavg"})
+run = run_small
 
 
 # ------------------------------------------------------------------ client fraction
@@ -151,11 +145,8 @@ def test_summary_reports_label_heterogeneity(fedavg: RunResult) -> None:
 
 
 def test_fedavg_excludes_clients_that_cannot_hold_the_whole_model() -> None:
-    from snakesim.config import validate_scenario
-    from snakesim.experiments import run_scenario
     from snakesim.learning.costs.model import CostModel
     from snakesim.learning.models.stack import model_factory
-    from tests.conftest import small_scenario
 
     factory = model_factory("digits_cnn", num_classes=10, width=8)
     full = CostModel(factory, (1, 8, 8), "adam", 0.9).memory(range(5), 32).total
@@ -176,9 +167,6 @@ def test_fedavg_excludes_clients_that_cannot_hold_the_whole_model() -> None:
 
 
 def test_storage_budgets_bind() -> None:
-    from snakesim.config import validate_scenario
-    from snakesim.experiments import run_scenario
-    from tests.conftest import small_scenario
 
     tight = {"dist": "list", "values": ["10 kB", "1 GB", "1 GB", "1 GB"]}
     data = small_scenario({"name": "fedavg"}, training={"rounds": 1},

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import simpy
 
 from snakesim.config import validate_scenario
 from snakesim.errors import ConfigurationError
 from snakesim.network import Fabric, build_fabric
 from snakesim.records import ComputeRecord
 from snakesim.sim import World
+from tests.conftest import end_times
 
 RATE = 10e9
 
@@ -31,14 +31,6 @@ def make_fabric() -> tuple[World, Fabric]:
         "nodes": {"compute": RATE, "server": {"compute": 4 * RATE}}})
     world = World(0)
     return world, build_fabric(world, scenario)
-
-
-def end_times(world: World, events: list[simpy.Event]) -> list[float]:
-    ends: dict[int, float] = {}
-    for i, event in enumerate(events):
-        event.callbacks.append(lambda _e, i=i: ends.__setitem__(i, world.now))
-    world.env.run()
-    return [ends[i] for i in range(len(events))]
 
 
 def test_duration_is_flops_over_rate() -> None:

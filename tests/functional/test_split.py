@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from snakesim.config import validate_scenario
-from snakesim.experiments import RunResult, run_scenario
+from snakesim.experiments import RunResult
 from snakesim.learning.costs.split_costs import SplitCosts
 from snakesim.learning.models.stack import digits_cnn
-from tests.conftest import small_scenario
+from tests.conftest import run_small, small_scenario
 
 # Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
 pytestmark = pytest.mark.slow
@@ -22,8 +22,7 @@ CLIENTS = 4
 ROUNDS = 2
 
 
-def run(strategy: dict[str, Any], **changes: Any) -> RunResult:
-    return run_scenario(validate_scenario(small_scenario(strategy, **changes)))
+run = run_small
 
 
 def latency(ms: int) -> dict[str, Any]:
@@ -43,11 +42,6 @@ def split_p2p() -> RunResult:
 @pytest.fixture(scope="module")
 def splitfed() -> RunResult:
     return run({"name": "splitfed"})
-
-
-@pytest.fixture(scope="module")
-def snake() -> RunResult:
-    return run({"name": "snake", "mode": "p2p"})
 
 
 def costs(cut: int = 1) -> SplitCosts:
@@ -125,16 +119,15 @@ def test_split_learning_time_grows_with_latency_much_faster_than_snake(
     assert split_slope >= sends * 0.020 * 0.99
 
 
-def test_split_schemes_do_the_flops_of_whole_model_training(split: RunResult,
-                                                            splitfed: RunResult) -> None:
-    fedavg = run({"name": "fedavg"})
+def test_split_schemes_do_the_flops_of_whole_model_training(
+        split: RunResult, splitfed: RunResult, fedavg: RunResult) -> None:
     assert split.summary["total_flops"] == pytest.approx(fedavg.summary["total_flops"])
     assert splitfed.summary["total_flops"] == pytest.approx(fedavg.summary["total_flops"])
 
 
-def test_splitfed_v1_is_fedavg_of_the_same_local_training(splitfed: RunResult) -> None:
+def test_splitfed_v1_is_fedavg_of_the_same_local_training(splitfed: RunResult,
+                                                           fedavg: RunResult) -> None:
     # Both sides averaged with per-parameter optimizers: the same model as FedAvg.
-    fedavg = run({"name": "fedavg"})
     a, b = splitfed.frames["rounds"], fedavg.frames["rounds"]
     assert list(a["accuracy"]) == pytest.approx(list(b["accuracy"]), abs=0.005)
     assert list(a["loss"]) == pytest.approx(list(b["loss"]), rel=1e-4)

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import pytest
 
 from snakesim.config import validate_scenario
-from snakesim.experiments import RunResult, run_scenario
+from snakesim.experiments import RunResult
 from snakesim.learning.costs.model import CostModel
 from snakesim.learning.models.stack import model_factory
-from tests.conftest import small_scenario
+from tests.conftest import run_small, small_scenario
 
 # Slow (real training, subprocesses or many examples): `pytest -m "not slow"` skips it.
 pytestmark = pytest.mark.slow
 
 
-def run(strategy: dict[str, Any], **changes: Any) -> RunResult:
-    return run_scenario(validate_scenario(small_scenario(strategy, **changes)))
-
-
-@pytest.fixture(scope="module")
-def snake() -> RunResult:
-    return run({"name": "snake", "mode": "p2p"})
-
-
-@pytest.fixture(scope="module")
-def fedavg() -> RunResult:
-    return run({"name": "fedavg"})
+run = run_small
 
 
 def model_bytes() -> int:

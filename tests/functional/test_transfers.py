@@ -14,7 +14,7 @@ from snakesim.config import validate_scenario
 from snakesim.errors import ConfigurationError
 from snakesim.network import Channel, Fabric, build_fabric
 from snakesim.sim import World
-from tests.conftest import BW, LAT, MB, approx
+from tests.conftest import BW, LAT, MB, approx, end_times
 
 
 def make_fabric(topology: dict[str, Any], links: dict[str, Any] | None = None,
@@ -33,14 +33,6 @@ def line(n: int, links: dict[str, Any] | None = None) -> tuple[World, Fabric]:
     return make_fabric({"kind": "line", "nodes": n}, links)
 
 
-def finish_times(world: World, events: list[simpy.Event]) -> list[float]:
-    ends: dict[int, float] = {}
-    for i, event in enumerate(events):
-        event.callbacks.append(lambda _e, i=i: ends.__setitem__(i, world.now))
-    world.env.run()
-    return [ends[i] for i in range(len(events))]
-
-
 def send_at(world: World, fabric: Fabric, at: float, src: str, dst: str,
             nbytes: int) -> simpy.Event:
     def go() -> Any:
@@ -53,7 +45,7 @@ def send_at(world: World, fabric: Fabric, at: float, src: str, dst: str,
 def test_single_hop_takes_latency_plus_size_over_bandwidth() -> None:
     world, fabric = line(2)
     done = fabric.send("n1", "n2", 3 * MB, kind="model", round=0)
-    assert finish_times(world, [done]) == [approx(LAT + 8 * 3 * MB / BW)]
+    assert end_times(world, [done]) == [approx(LAT + 8 * 3 * MB / BW)]
 
 
 def test_multi_hop_is_the_sum_of_its_hops() -> None:
@@ -63,13 +55,13 @@ def test_multi_hop_is_the_sum_of_its_hops() -> None:
         {"between": ["n3", "n4"], "bandwidth": 4e6}]})
     done = fabric.send("n1", "n4", MB, kind="model", round=0)
     expected = (0.002 + 8 * MB / 16e6) + (0.03 + 8 * MB / BW) + (LAT + 8 * MB / 4e6)
-    assert finish_times(world, [done]) == [approx(expected)]
+    assert end_times(world, [done]) == [approx(expected)]
 
 
 def test_two_equal_simultaneous_transfers_share_the_link() -> None:
     world, fabric = line(2)
     events = [fabric.send("n1", "n2", MB, kind="model", round=0) for _ in range(2)]
-    assert finish_times(world, events) == [approx(LAT + 2 * 8 * MB / BW)] * 2
+    assert end_times(world, events) == [approx(LAT + 2 * 8 * MB / BW)] * 2
 
 
 def test_transfer_starting_mid_flight_gets_a_fair_share() -> None:
@@ -79,7 +71,7 @@ def test_transfer_starting_mid_flight_gets_a_fair_share() -> None:
     world, fabric = line(2)
     a = send_at(world, fabric, 0.0, "n1", "n2", MB)
     b = send_at(world, fabric, 0.5, "n1", "n2", MB)
-    assert finish_times(world, [a, b]) == [approx(1.5 + LAT), approx(2.0 + LAT)]
+    assert end_times(world, [a, b]) == [approx(1.5 + LAT), approx(2.0 + LAT)]
 
 
 def test_unequal_flows_leave_one_by_one() -> None:
@@ -87,14 +79,14 @@ def test_unequal_flows_leave_one_by_one() -> None:
     # then two at 1/2 until the 2 MB one is done (+2 s), then the last alone (+1 s).
     world, fabric = line(2, {"latency": 0})
     events = [fabric.send("n1", "n2", k * MB, kind="model", round=0) for k in (3, 1, 2)]
-    assert finish_times(world, events) == [approx(6.0), approx(3.0), approx(5.0)]
+    assert end_times(world, events) == [approx(6.0), approx(3.0), approx(5.0)]
 
 
 def test_opposite_directions_do_not_share() -> None:
     world, fabric = line(2)
     events = [fabric.send("n1", "n2", MB, kind="model", round=0),
               fabric.send("n2", "n1", MB, kind="model", round=0)]
-    assert finish_times(world, events) == [approx(LAT + 8 * MB / BW)] * 2
+    assert end_times(world, events) == [approx(LAT + 8 * MB / BW)] * 2
 
 
 def test_store_and_forward_shares_only_the_hop_in_use() -> None:
@@ -104,7 +96,7 @@ def test_store_and_forward_shares_only_the_hop_in_use() -> None:
     world, fabric = line(3, {"latency": 0})
     first = fabric.send("n1", "n3", MB, kind="model", round=0)
     second = fabric.send("n2", "n3", 2 * MB, kind="model", round=0)
-    assert finish_times(world, [first, second]) == [approx(3.0), approx(3.0)]
+    assert end_times(world, [first, second]) == [approx(3.0), approx(3.0)]
 
 
 # ------------------------------------------------------------------ routes
@@ -118,7 +110,7 @@ def test_path_prefers_lowest_latency_over_fewer_hops() -> None:
                               ("b", "d", 0.01)])
     assert fabric.path("a", "b") == ["a", "c", "b"]
     done = fabric.send("a", "b", MB, kind="model", round=0)
-    assert finish_times(world, [done]) == [approx(2 * (0.01 + 8 * MB / BW))]
+    assert end_times(world, [done]) == [approx(2 * (0.01 + 8 * MB / BW))]
     assert world.ledger.transfers[0].path == "a>c>b"
 
 
@@ -165,7 +157,7 @@ def test_payload_is_the_value_and_self_sends_are_free() -> None:
 def test_zero_bytes_cost_only_latency() -> None:
     world, fabric = line(3)
     done = fabric.send("n1", "n3", 0, kind="ack", round=0)
-    assert finish_times(world, [done]) == [approx(2 * LAT)]
+    assert end_times(world, [done]) == [approx(2 * LAT)]
 
 
 def test_unknown_nodes_raise_configuration_errors() -> None:

@@ -148,6 +148,23 @@ def _crash_file(text: str) -> Path:
     raise FileExistsError(17, "too many crash files", str(folder / stem))
 
 
+DEVICE_HELP = ("Where real training runs: auto (the first CUDA GPU, else the CPU), cpu, "
+               "cuda, cuda:N or mps [default: the scenario's execution.device].")
+BATCH_HELP = ("Batch independent client jobs: auto, off or a cap N [default: the "
+              "scenario's execution.batch_clients].")
+
+
+def _execution(device: str | None, batch_clients: str | None) -> dict[str, Any]:
+    """The ``execution`` keys given on the command line (validated with the scenario)."""
+    given: dict[str, Any] = {}
+    if device is not None:
+        given["device"] = device
+    if batch_clients is not None:
+        given["batch_clients"] = int(batch_clients) if batch_clients.isdigit() \
+            else batch_clients
+    return given
+
+
 @app.command()
 @_friendly
 def run(
@@ -161,6 +178,8 @@ def run(
     cost_only: bool = typer.Option(False, "--cost-only", help="Cost the run without "
                                    "training: the model on the meta device, no real step, "
                                    "quality not measured (mode: cost_only)."),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
+    batch_clients: str | None = typer.Option(None, "--batch-clients", help=BATCH_HELP),
 ) -> None:
     """Run a scenario and write its results."""
     from snakesim.analysis.report import summary_table
@@ -169,7 +188,7 @@ def run(
     from snakesim.errors import ConfigurationError
     from snakesim.experiments.store import prepare_out
 
-    scenario = load_scenario(file, seed=seed)
+    scenario = load_scenario(file, seed=seed, execution=_execution(device, batch_clients))
     if cost_only:
         scenario = scenario.model_copy(update={"mode": "cost_only"})
     target = prepare_out(out_dir or Path("results") / scenario.name,
@@ -236,6 +255,8 @@ def sweep(
     backend: str = typer.Option("local", "--backend", help="local | ray"),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address "
                                        "[default: start a local Ray instance]"),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
+    batch_clients: str | None = typer.Option(None, "--batch-clients", help=BATCH_HELP),
 ) -> None:
     """Run every point of a sweep (resuming: finished points are skipped)."""
     from snakesim.api import sweep as sweep_api
@@ -246,7 +267,7 @@ def sweep(
 
     if backend not in ("local", "ray"):
         raise ConfigurationError(f"--backend: must be local or ray (got {backend})")
-    loaded = load_sweep(file)
+    loaded = load_sweep(file, execution=_execution(device, batch_clients))
     target = prepare_out(out_dir or Path("results") / loaded.spec.name,
                          key="--out" if out_dir else "sweep folder")
     runs, duplicates = distinct_points(loaded)

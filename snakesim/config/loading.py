@@ -22,7 +22,8 @@ from snakesim.config.yamlfile import parse_yaml
 from snakesim.errors import ConfigurationError, Problem, ScenarioError
 
 
-def load_scenario(path: str | Path, *, seed: int | None = None) -> Scenario:
+def load_scenario(path: str | Path, *, seed: int | None = None,
+                  execution: dict[str, Any] | None = None) -> Scenario:
     """Read, validate and cross-check a scenario YAML file.
 
     Parameters
@@ -31,6 +32,9 @@ def load_scenario(path: str | Path, *, seed: int | None = None) -> Scenario:
         The scenario file.
     seed
         Replaces the file's ``seed`` when given (the CLI's ``--seed``).
+    execution
+        Keys that replace the file's ``execution`` keys (the CLI's ``--device`` and
+        ``--batch-clients``), validated as if the file held them.
 
     Raises
     ------
@@ -41,7 +45,17 @@ def load_scenario(path: str | Path, *, seed: int | None = None) -> Scenario:
     data = read_yaml(path)
     if seed is not None:
         data = {**data, "seed": seed}
+    data = with_execution(data, execution)
     return validate_scenario(data, source)
+
+
+def with_execution(data: dict[str, Any], execution: dict[str, Any] | None) -> dict[str, Any]:
+    """``data`` with its ``execution`` keys replaced by ``execution``'s (when given)."""
+    if not execution:
+        return data
+    current = data.get("execution")
+    merged = {**current, **execution} if isinstance(current, dict) else dict(execution)
+    return {**data, "execution": merged}
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from snakesim.config.execution import ExecutionSpec
 from snakesim.config.network import (
     ComputeSpread,
     ExplicitTopology,
@@ -364,6 +365,7 @@ class Scenario(Frozen):
     network: NetworkSpec = NetworkSpec()
     outages: OutagesSpec = OutagesSpec()
     strategy: Strategy
+    execution: ExecutionSpec = ExecutionSpec()
     mode: Literal["train", "cost_only"] = "train"
     """``cost_only``: build the model on the meta device and run no real step; every
     cost is charged exactly as in training, quality columns stay empty."""

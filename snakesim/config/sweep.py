@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
-from snakesim.config.loading import problems_from, read_yaml, validate_scenario
+from snakesim.config.loading import problems_from, read_yaml, validate_scenario, with_execution
 from snakesim.config.schema import Scenario
 from snakesim.config.strategies import Frozen
 from snakesim.errors import Problem, ScenarioError
@@ -93,7 +93,7 @@ class Sweep:
         return [*keys, "seed"] if "seed" not in keys else keys
 
 
-def load_sweep(path: str | Path) -> Sweep:
+def load_sweep(path: str | Path, *, execution: dict[str, Any] | None = None) -> Sweep:
     """Read a sweep file, expand it and validate every point.
 
     Raises
@@ -111,7 +111,7 @@ def load_sweep(path: str | Path) -> Sweep:
     problems = _shape_problems(spec)
     if problems:
         raise ScenarioError(source, problems)
-    base = read_yaml(base_path)
+    base = with_execution(read_yaml(base_path), execution)
     validate_scenario(base, str(base_path))  # the base alone must be valid
     points = tuple(_points(spec, base, source))
     return Sweep(spec, source, base_path, base, points)

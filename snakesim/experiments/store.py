@@ -63,8 +63,13 @@ def scenario_sha256(scenario: Scenario, *, ignore_name: bool = False) -> str:
     ignore_name
         Leave ``name`` out: two sweep points that differ only in their generated name
         run the same simulation.
+
+    The ``execution`` section is left out too: where the real training ran and whether
+    it was batched change nothing simulated (quality only to float rounding), so a sweep
+    resumed on another device keeps the runs it has.
     """
     data = scenario.model_dump(mode="json")
+    data.pop("execution", None)
     if ignore_name:
         data.pop("name", None)
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

@@ -31,6 +31,11 @@ class Objective:
         """Mean loss of a batch."""
         return nn.functional.cross_entropy(logits, y)
 
+    def sample_losses(self, logits: torch.Tensor, x: torch.Tensor,
+                      y: torch.Tensor) -> torch.Tensor:
+        """Each sample's loss; their mean is `loss`."""
+        return nn.functional.cross_entropy(logits, y, reduction="none")
+
     def loss_sum(self, logits: torch.Tensor, x: torch.Tensor,
                  y: torch.Tensor) -> tuple[float, int, int]:
         """Summed loss, number of correct predictions and number of predictions."""
@@ -63,6 +68,15 @@ class CausalLM(Objective):
         vocab = logits.shape[-1]
         return nn.functional.cross_entropy(logits[:, :-1].reshape(-1, vocab),
                                            x[:, 1:].reshape(-1))
+
+    def sample_losses(self, logits: torch.Tensor, x: torch.Tensor,
+                      y: torch.Tensor) -> torch.Tensor:
+        """Each sequence's mean next-token loss (all have the same length, so their mean
+        is `loss`)."""
+        vocab = logits.shape[-1]
+        tokens = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, vocab),
+                                             x[:, 1:].reshape(-1), reduction="none")
+        return tokens.view(x.shape[0], -1).mean(dim=1)
 
     def loss_sum(self, logits: torch.Tensor, x: torch.Tensor,
                  y: torch.Tensor) -> tuple[float, int, int]:

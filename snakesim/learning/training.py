@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -27,6 +28,9 @@ from snakesim.learning.lazy import Lazy
 from snakesim.learning.models.stack import LayerStack
 from snakesim.learning.objective import CLASSIFICATION, Objective
 from snakesim.learning.stepping import Stepper, check_finite, hold, minibatches
+
+if TYPE_CHECKING:
+    from snakesim.learning.batching import ClientBatcher
 
 State = dict[str, torch.Tensor]
 
@@ -234,23 +238,32 @@ class TrainJob(Lazy[SliceResult]):
     """
 
     def __init__(self, work: Callable[[], SliceResult], flops: float,
-                 memory: MemoryBreakdown, samples: int) -> None:
+                 memory: MemoryBreakdown, samples: int,
+                 on_accept: Callable[[], None] | None = None) -> None:
         super().__init__(work)
         self.flops = flops
         self.memory = memory
         self.peak_memory_bytes = memory.total
         self.samples = samples
+        self._on_accept = on_accept
+
+    def accepted(self) -> None:
+        """The fabric accepted the job: it will run in simulated time (a batching engine
+        may now do its real work together with others; see `snakesim.learning.batching`)."""
+        if self._on_accept is not None:
+            self._on_accept()
 
 
 def slice_job(costs: CostModel, model: LayerStack, state: State, trainable: Sequence[int],
               x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
               generator: torch.Generator, teacher: LayerStack | None = None, *,
-              frozen_dtype: str = "fp32") -> TrainJob:
+              frozen_dtype: str = "fp32", batcher: ClientBatcher | None = None) -> TrainJob:
     """Build the `TrainJob` that trains ``trainable`` groups of ``state`` on ``(x, y)``.
 
     With distillation (``cfg.distill_weight > 0``) the teacher's forward FLOPs and its
     memory are charged to the job as well; ``frozen_dtype`` is the format the node holds
-    its frozen groups in (memory only).
+    its frozen groups in (memory only). With a ``batcher`` the real work may run
+    batched with other accepted jobs (`snakesim.learning.batching`).
     """
     distill = cfg.distill_weight > 0
     flops = costs.train_flops(trainable, len(x), cfg.batch_size, cfg.epochs)
@@ -262,5 +275,11 @@ def slice_job(costs: CostModel, model: LayerStack, state: State, trainable: Sequ
         # FedProx keeps the received values of the trained parameters as its anchor:
         # one more parameter-sized slot, charged with the optimizer state.
         memory = replace(memory, optimizer=memory.optimizer + memory.gradients)
-    return TrainJob(lambda: train_slice(model, state, trainable, x, y, cfg, generator, teacher),
-                    flops, memory, len(x) * cfg.epochs)
+    def alone() -> SliceResult:
+        return train_slice(model, state, trainable, x, y, cfg, generator, teacher)
+
+    if batcher is None:
+        return TrainJob(alone, flops, memory, len(x) * cfg.epochs)
+    work, on_accept = batcher.work(state, trainable, x, y, cfg, generator, distill, alone,
+                                   memory.total)
+    return TrainJob(work, flops, memory, len(x) * cfg.epochs, on_accept)

@@ -46,6 +46,11 @@ class ComputeJob(Protocol):
         """Training samples the job processes."""
         ...
 
+    def accepted(self) -> None:
+        """Told once the fabric has queued the job: it will run in simulated time, so
+        its real work may be done from now on (batched with others' or not)."""
+        ...
+
 
 class Processors:
     """The compute queues of every node of a run.

@@ -287,7 +287,9 @@ class Fabric:
             self._effect(f"node {node}", "oom", -1, node)
             return self._env.event().fail(OutOfMemory(node, job.peak_memory_bytes,
                                                       attrs.memory_bytes, kind))
-        return self._processors.submit(attrs, job, flops, kind, round)
+        event = self._processors.submit(attrs, job, flops, kind, round)
+        job.accepted()
+        return event
 
     def unfinished(self) -> list[str]:
         """What is still under way, in words: transfers not delivered, jobs not done.

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from snakesim.learning.batching import ClientBatcher
 from snakesim.learning.costs.model import CostModel
 from snakesim.learning.evaluation import evaluate
 from snakesim.learning.models.stack import LayerStack
@@ -51,6 +52,11 @@ class Context:
         The global test set.
     rounds
         How many rounds (FedAvg) or route passes (Snake Learning) to run.
+    data_bytes
+        Bytes of each learner's training data as it holds them.
+    batcher
+        Runs the real work of the slice jobs (batched where it can;
+        `snakesim.learning.batching`); None runs each job alone.
     """
 
     world: World
@@ -63,6 +69,7 @@ class Context:
     test: tuple[torch.Tensor, torch.Tensor]
     rounds: int
     data_bytes: dict[str, int] = field(default_factory=dict)
+    batcher: ClientBatcher | None = None
     # Made on first use and kept for the run: per-node data-order generators, and the
     # teacher's workspace model (key "teacher") for distillation.
     _generators: dict[str, torch.Generator] = field(default_factory=dict)
@@ -99,7 +106,8 @@ class Context:
                 self._workspaces["teacher"] = copy.deepcopy(self.model)
             teacher = self._workspaces["teacher"]
         return slice_job(self.costs, self.model, state, trainable, x, y, cfg,
-                         self._generators[node], teacher, frozen_dtype=frozen_dtype)
+                         self._generators[node], teacher, frozen_dtype=frozen_dtype,
+                         batcher=self.batcher)
 
     def measure(self, state: State) -> tuple[float, float]:
         """``(accuracy, mean loss)`` of ``state`` on the test set (NaN in cost-only runs).

@@ -112,7 +112,7 @@ class Snake(Strategy):
     @staticmethod
     def heterogeneity(ctx: Context, route: Sequence[str]) -> float:
         """`label_heterogeneity` of the route nodes' local training labels."""
-        labels = [ctx.local_data[n][1].numpy() for n in route]
+        labels = [ctx.local_data[n][1].cpu().numpy() for n in route]
         offsets = np.cumsum([0, *map(len, labels)])
         parts = [np.arange(offsets[i], offsets[i + 1]) for i in range(len(labels))]
         return label_heterogeneity(np.concatenate(labels), parts)

@@ -23,6 +23,9 @@ class Job:
     peak_memory_bytes: int = 1000
     samples: int = 32
 
+    def accepted(self) -> None:
+        pass
+
 
 def make_fabric() -> tuple[World, Fabric]:
     scenario = validate_scenario({

@@ -50,6 +50,9 @@ class Job:
     def __init__(self, flops: float) -> None:
         self.flops, self.peak_memory_bytes, self.samples = flops, 0, 0
 
+    def accepted(self) -> None:
+        pass
+
 
 @settings(max_examples=60, deadline=None)
 @given(size_mb=st.floats(0.1, 5), start=st.floats(0.001, 8), duration=st.floats(0.01, 4))

@@ -73,6 +73,9 @@ class StepJob:
     peak_memory_bytes: int
     samples: int
 
+    def accepted(self) -> None:
+        """Nothing to do: the real split work runs in `snakesim.learning.split`."""
+
 
 class SplitCosts:
     """FLOPs, bytes and memory of split steps at ``cut``, probed once per batch size.

@@ -1,0 +1,74 @@
+"""Where a run's real training runs (`resolve_device`) and how its client jobs are
+batched (`make_batcher`), from the scenario's ``execution`` section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from snakesim.config.execution import ExecutionSpec
+from snakesim.errors import ConfigurationError
+from snakesim.learning.batching import ClientBatcher
+from snakesim.learning.models.stack import LayerStack
+
+CPU_BATCH = 16
+"""Jobs per batch under ``auto`` off CUDA. On a CPU a vectorised step is compute-bound
+like a sequential one, and large batches lose to cache misses: digits CNN jobs took
+3.1 / 1.8 / 3.2 / 3.5 ms each in batches of 4 / 16 / 64 / 256, against 1.9 ms one by
+one (one thread; README, "Execution"). A cap also keeps memory flat in the number of
+clients: a batch's results wait, one model each, for their uploads."""
+
+
+def resolve_device(spec: str) -> torch.device:
+    """The torch device an ``execution.device`` value names on this machine.
+
+    Raises
+    ------
+    ConfigurationError
+        Naming ``execution.device``, when the device is not there.
+    """
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigurationError(
+                f"execution.device: {spec} asked for, but PyTorch sees no CUDA device on "
+                f"this machine (torch {torch.__version__}, a CPU-only build?); use cpu or "
+                "auto")
+        count = torch.cuda.device_count()
+        index = int(spec.partition(":")[2] or 0)
+        if index >= count:
+            raise ConfigurationError(f"execution.device: {spec} asked for, but this machine "
+                                     f"has {count} CUDA device(s): cuda:0 .. cuda:{count - 1}")
+    if spec == "mps" and not torch.backends.mps.is_available():
+        raise ConfigurationError("execution.device: mps asked for, but PyTorch's Metal "
+                                 "backend is not available on this machine; use cpu or auto")
+    return torch.device(spec)
+
+
+def make_batcher(spec: ExecutionSpec, device: torch.device, model: LayerStack) -> ClientBatcher:
+    """The run's `ClientBatcher`: ``off``, a cap of N jobs, or ``auto``.
+
+    ``auto`` batches as many jobs as fit, by their predicted peak memory, in half the
+    free memory of a CUDA device, and `CPU_BATCH` jobs elsewhere.
+    """
+    choice = spec.batch_clients
+    if choice == "off":
+        return ClientBatcher(model, enabled=False)
+    if isinstance(choice, int):
+        return ClientBatcher(model, limit=choice)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return ClientBatcher(model, budget_bytes=free // 2)
+    return ClientBatcher(model, limit=CPU_BATCH)
+
+
+def execution_summary(spec: ExecutionSpec, device: torch.device,
+                      batcher: ClientBatcher | None) -> dict[str, Any]:
+    """The summary's execution figures (flat, so sweep tables can hold them)."""
+    counts = (batcher or ClientBatcher(LayerStack([], []), enabled=False)).summary()
+    because = "; ".join(f"{reason}: {n}" for reason, n in counts["run_alone_because"].items())
+    return {"device": str(device), "batch_clients": str(spec.batch_clients),
+            "batched_jobs": counts["batched_jobs"], "batches": counts["batches"],
+            "jobs_run_alone": counts["jobs_run_alone"], "run_alone_because": because}

@@ -30,6 +30,8 @@ from snakesim.config.loading import validate_scenario
 from snakesim.config.schema import Scenario
 from snakesim.config.sweep import SweepPoint
 from snakesim.errors import MissingDependencyError, SnakesimError
+from snakesim.experiments.execution import resolve_device
+from snakesim.experiments.placement import GpuSlots, on_gpu, share, visible_gpus, wants_gpu
 from snakesim.experiments.run import run_scenario
 from snakesim.experiments.store import atomic_write, write_run
 
@@ -46,23 +48,28 @@ Settle = Callable[[SweepPoint, "str | None"], None]
 """Called in the main process once per point: ``(point, error or None)``."""
 
 
-def run_point(scenario: Scenario | dict[str, Any], out: Path,
-              threads: int = 1) -> dict[str, Any]:
+def run_point(scenario: Scenario | dict[str, Any], out: Path, threads: int = 1,
+              gpu_share: float | None = None) -> dict[str, Any]:
     """Run one point into ``out`` and return its summary (used in worker processes).
 
     Workers get the scenario as plain data and validate it again: parametrised pydantic
-    models (the node distributions) cannot be pickled.
+    models (the node distributions) cannot be pickled. ``gpu_share`` caps this process's
+    PyTorch allocator on the point's CUDA device at that fraction of its memory (runs
+    sharing a GPU; `snakesim.experiments.placement`).
     """
     torch.set_num_threads(threads)
     if not isinstance(scenario, Scenario):
         scenario = validate_scenario(scenario)
+    device = resolve_device(scenario.execution.device)
+    if gpu_share is not None and device.type == "cuda":
+        torch.cuda.set_per_process_memory_fraction(gpu_share, device)
     result = run_scenario(scenario)
     write_run(out, scenario, result.summary, result.frames)
     return result.summary
 
 
-def attempt_point(scenario: Scenario | dict[str, Any], out: Path,
-                  threads: int = 1) -> str | None:
+def attempt_point(scenario: Scenario | dict[str, Any], out: Path, threads: int = 1,
+                  gpu_share: float | None = None) -> str | None:
     """Run one point; on any exception write ``out/failed.json`` and return the error.
 
     Returns None when the point finished. Runs in worker processes too: the error comes
@@ -72,7 +79,7 @@ def attempt_point(scenario: Scenario | dict[str, Any], out: Path,
     for stale in (FAILED, TRACEBACK):
         (out / stale).unlink(missing_ok=True)
     try:
-        run_point(scenario, out, threads)
+        run_point(scenario, out, threads, gpu_share)
     except SnakesimError as error:
         return record_failure(out, one_line(error))
     except Exception as error:  # a bug: keep the traceback for the report
@@ -148,17 +155,30 @@ def _run_pool(queue: deque[Job], workers: int, settle: Settle) -> list[Job]:
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     pending: dict[Future[str | None], Job] = {}
+    gpus = visible_gpus()
+    slots = GpuSlots(gpus) if gpus else None
+    held: dict[Future[str | None], int] = {}  # the GPU each running point holds
     try:
         while queue or pending:
             # At most one job per worker is submitted, so "in flight" is exactly
             # `pending` when the pool breaks.
             while queue and len(pending) < workers:
                 job = queue.popleft()
-                pending[pool.submit(attempt_point, plain(job[0].scenario), job[1])] = job
+                data, gpu = plain(job[0].scenario), None
+                if slots is not None and wants_gpu(data):
+                    gpu = slots.acquire()
+                    data = on_gpu(data, gpu)
+                future = pool.submit(attempt_point, data, job[1], 1,
+                                     None if gpu is None else share(workers, gpus))
+                pending[future] = job
+                if gpu is not None:
+                    held[future] = gpu
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             broken = []
             for future in done:
                 job = pending.pop(future)
+                if slots is not None and future in held:
+                    slots.release(held.pop(future))
                 if not _settled(future, job, settle):
                     broken.append(job)
             if broken:
@@ -195,10 +215,17 @@ def run_ray(jobs: list[Job], cpus: int, address: str | None, settle: Settle) -> 
     try:
         # Ray retries a task whose worker died; one retry, as with the local pool.
         remote = ray.remote(num_cpus=1, max_retries=1)(attempt_point)
+        # A point that leaves its GPU to the sweep asks Ray for one, which Ray makes the
+        # only visible one (its ``cuda``); without GPUs in the cluster it runs on a CPU.
+        gpu = {"num_gpus": 1} if ray.cluster_resources().get(  # type: ignore[no-untyped-call]
+            "GPU", 0) else {}
         # Paths are absolute so that workers on other hosts of a shared file system
         # write where this process will look.
-        pending = {remote.remote(plain(point.scenario), folder.resolve()): (point, folder)
-                   for point, folder in jobs}
+        pending = {}
+        for point, folder in jobs:
+            data = plain(point.scenario)
+            options = gpu if wants_gpu(data) else {}
+            pending[remote.options(**options).remote(data, folder.resolve())] = (point, folder)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:

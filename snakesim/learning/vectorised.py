@@ -99,89 +99,135 @@ def train_slices(model: LayerStack, tasks: Sequence[SliceTask]) -> list[SliceRes
         When the model draws random numbers under ``vmap``; the tasks' generators are
         then as they were, so the caller can run them sequentially instead.
     """
-    cfg, groups = tasks[0].cfg, sorted(set(tasks[0].trainable))
-    model.set_trainable(groups)
-    trained = [n for n, p in model.named_parameters() if p.requires_grad]
-    buffers = [n for n, _ in model.named_buffers()]
-    frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
-    saved = [t.generator.get_state() for t in tasks]
-    orders = [list(minibatches(len(t.x), cfg.batch_size, cfg.epochs, t.generator))
-              for t in tasks]
-    params = _stack(tasks, trained)
-    stats = _stack(tasks, buffers)
-    # Frozen weights every client holds the same (one tensor) are passed once, unbatched.
-    shared = {n: tasks[0].state[n] for n in frozen
-              if all(t.state[n] is tasks[0].state[n] for t in tasks)}
-    own = _stack(tasks, [n for n in frozen if n not in shared])
-    anchor = {n: p.clone() for n, p in params.items()} if cfg.prox_mu > 0 else {}
-    optimizer = _Optimizer(cfg, params)
-    # One vmapped step per kind of batch: all of one size, or padded with weights.
-    loss = grad_and_value(_loss(model, cfg))
-    step_fns: dict[bool, StepFn] = {
-        weighted: vmap(loss, in_dims=(0, 0, 0, None, 0, 0, 0, 0 if weighted else None))
-        for weighted in (False, True)}
-    losses: list[list[torch.Tensor]] = [[] for _ in tasks]
-    # Without BatchNorm a batch's samples do not meet in the forward pass, so clients
-    # whose batches differ in size share a step: the short ones are padded and their
-    # padding weighted 0 in the loss. BatchNorm's statistics would see the padding:
-    # its clients are grouped by batch size instead.
-    padded = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
-    model.train()
+    saved = [t.generator.get_state() for t in tasks]  # before the orders are drawn
+    batch = _Batch(model, tasks)
     try:
         with warnings.catch_warnings():
             # An op without a batching rule (CPU flash attention) runs client by client
             # inside vmap: still correct; PyTorch warns once per op, which tells a user
             # nothing they can act on.
             warnings.filterwarnings("ignore", message="There is a performance drop")
-            for step in range(max((len(o) for o in orders), default=0)):
-                for members in _groups(orders, step, padded):
-                    value = _step(step_fns, optimizer, step, members, len(tasks), tasks, orders,
-                                 params, stats, own, shared, anchor, cfg)
-                    for c, one in zip(members, value.unbind(0), strict=True):
-                        losses[c].append(one)
+            batch.train()
     except RuntimeError as exc:
         if "random" not in str(exc):
             raise
         for task, state in zip(tasks, saved, strict=True):
             task.generator.set_state(state)
         raise RandomOpsInModel(str(exc).splitlines()[0]) from None
-    return _results(model, groups, tasks, losses, params, stats, cfg)
+    return batch.results()
 
 
-def _results(model: LayerStack, groups: list[int], tasks: Sequence[SliceTask],
-             losses: list[list[torch.Tensor]], params: Tensors, stats: Tensors,
-             cfg: TrainConfig) -> list[SliceResult]:
-    """Each client's trained groups and mean loss; `TrainingDiverged` as `train_slice`."""
-    # Whether each client's weights are all finite: one reduction per stacked tensor
-    # instead of one per client and tensor; a client that is not, or whose loss is not,
-    # goes through `check_finite` for its message.
-    finite = torch.ones(len(tasks), dtype=torch.bool, device=_device(params))
-    for p in params.values():
-        finite &= torch.isfinite(p.flatten(1)).all(dim=1)
-    good = finite.tolist()
-    keys = [k for i in groups for k in model.trained_keys(i)]
-    values = {**params, **stats}
-    results = []
-    for c, task in enumerate(tasks):
-        mean = float(torch.stack([v.float() for v in losses[c]]).sum()) / len(losses[c]) \
-            if losses[c] else math.nan
-        if not (good[c] and math.isfinite(mean)) and losses[c]:
-            check_finite(losses[c], [p[c] for p in params.values()], cfg, "slice training")
-        results.append(SliceResult({k: values[k][c].clone() if k in values else task.state[k]
-                                    for k in keys}, mean, len(losses[c])))
-    return results
+class _Batch:
+    """The clients' stacked tensors and optimizer state while they train together."""
 
+    def __init__(self, model: LayerStack, tasks: Sequence[SliceTask]) -> None:
+        self.model, self.tasks = model, tasks
+        self.cfg = cfg = tasks[0].cfg
+        self.groups = sorted(set(tasks[0].trainable))
+        model.set_trainable(self.groups)
+        trained = [n for n, p in model.named_parameters() if p.requires_grad]
+        frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
+        # Each client's data order, drawn from its own generator as `train_slice` does.
+        self.orders = [list(minibatches(len(t.x), cfg.batch_size, cfg.epochs, t.generator))
+                       for t in tasks]
+        self.params = _stack(tasks, trained)
+        self.stats = _stack(tasks, [n for n, _ in model.named_buffers()])
+        # Frozen weights every client holds the same (one tensor) are passed once.
+        self.shared = {n: tasks[0].state[n] for n in frozen
+                       if all(t.state[n] is tasks[0].state[n] for t in tasks)}
+        self.own = _stack(tasks, [n for n in frozen if n not in self.shared])
+        self.anchor = {n: p.clone() for n, p in self.params.items()} if cfg.prox_mu else {}
+        self.device = _device(self.params)
+        self.optimizer = _Optimizer(cfg, self.params)
+        # One vmapped step per kind of batch: all of one size, or padded with weights.
+        loss = grad_and_value(_loss(model, cfg))
+        self.step_fns: dict[bool, StepFn] = {
+            weighted: vmap(loss, in_dims=(0, 0, 0, None, 0, 0, 0, 0 if weighted else None))
+            for weighted in (False, True)}
+        # Without BatchNorm a batch's samples do not meet in the forward pass, so clients
+        # whose batches differ in size share a step: the short ones are padded and the
+        # padding weighted 0 in the loss. BatchNorm's statistics would see the padding:
+        # its clients are grouped by batch size instead.
+        self.padded = not any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                              for m in model.modules())
+        self.losses: list[list[torch.Tensor]] = [[] for _ in tasks]
 
-def _groups(orders: list[list[torch.Tensor]], step: int, padded: bool) -> list[list[int]]:
-    """The clients that take step ``step`` together: all that have one (``padded``), or
-    those with equal batch sizes."""
-    if padded:
-        return [[c for c, order in enumerate(orders) if step < len(order)]]
-    sizes: dict[int, list[int]] = {}
-    for c, order in enumerate(orders):
-        if step < len(order):
-            sizes.setdefault(len(order[step]), []).append(c)
-    return list(sizes.values())
+    def train(self) -> None:
+        """Every client's steps, step index by step index."""
+        self.model.train()
+        for step in range(max((len(o) for o in self.orders), default=0)):
+            for members in self._groups(step):
+                loss = self._step(step, members)
+                for c, value in zip(members, loss.unbind(0), strict=True):
+                    self.losses[c].append(value)
+
+    def _groups(self, step: int) -> list[list[int]]:
+        """The clients that take step ``step`` together: all that have one (padded), or
+        those with equal batch sizes."""
+        if self.padded:
+            return [[c for c, order in enumerate(self.orders) if step < len(order)]]
+        sizes: dict[int, list[int]] = {}
+        for c, order in enumerate(self.orders):
+            if step < len(order):
+                sizes.setdefault(len(order[step]), []).append(c)
+        return list(sizes.values())
+
+    def _step(self, step: int, members: list[int]) -> torch.Tensor:
+        """One optimisation step of the clients ``members``; their losses."""
+        index = None if len(members) == len(self.tasks) else \
+            torch.tensor(members, device=self.device)
+
+        def part(tensors: Tensors) -> Tensors:
+            return tensors if index is None else {n: v[index] for n, v in tensors.items()}
+
+        batches = [self.orders[c][step] for c in members]
+        size = max(len(b) for b in batches)
+        weight = None
+        if any(len(b) < size for b in batches):
+            # Pad with the client's own first sample (real data: no inf or NaN), weight 0.
+            weight = torch.stack([(torch.arange(size) < len(b)).float() for b in batches])
+            weight = weight.to(self.device)
+            batches = [torch.cat([b, b[:1].expand(size - len(b))]) for b in batches]
+        tasks = [self.tasks[c] for c in members]
+        x = torch.stack([t.x[b] for t, b in zip(tasks, batches, strict=True)])
+        y = torch.stack([t.y[b] for t, b in zip(tasks, batches, strict=True)])
+        p, s = part(self.params), part(self.stats)
+        grads, loss = self.step_fns[weight is not None](
+            p, s, part(self.own), self.shared, part(self.anchor), x, y, weight)
+        with torch.no_grad():
+            if self.cfg.grad_clip > 0:
+                _clip(grads, self.cfg.grad_clip)
+            self.optimizer.step(p, grads, step + 1, index)
+            if index is not None:  # the members' rows were copies: write them back
+                for name, value in (*p.items(), *s.items()):
+                    target = self.params if name in self.params else self.stats
+                    target[name][index] = value
+        return loss.detach()
+
+    def results(self) -> list[SliceResult]:
+        """Each client's trained groups and mean loss; `TrainingDiverged` as
+        `train_slice` raises it."""
+        params, losses = self.params, self.losses
+        # Whether each client's weights are all finite: one reduction per stacked tensor
+        # instead of one per client and tensor; a client that is not, or whose loss is
+        # not, goes through `check_finite` for its message.
+        finite = torch.ones(len(self.tasks), dtype=torch.bool, device=self.device)
+        for p in params.values():
+            finite &= torch.isfinite(p.flatten(1)).all(dim=1)
+        good = finite.tolist()
+        keys = [k for i in self.groups for k in self.model.trained_keys(i)]
+        values = {**params, **self.stats}
+        results = []
+        for c, task in enumerate(self.tasks):
+            mine = losses[c]
+            mean = float(torch.stack([v.float() for v in mine]).sum()) / len(mine) \
+                if mine else math.nan
+            if mine and not (good[c] and math.isfinite(mean)):
+                check_finite(mine, [p[c] for p in params.values()], self.cfg,
+                             "slice training")
+            results.append(SliceResult({k: values[k][c].clone() if k in values
+                                        else task.state[k] for k in keys}, mean, len(mine)))
+        return results
 
 
 def _device(tensors: Tensors) -> torch.device:
@@ -210,41 +256,6 @@ def _loss(model: LayerStack, cfg: TrainConfig) -> Callable[..., torch.Tensor]:
         return value
 
     return loss
-
-
-def _step(step_fns: dict[bool, StepFn], optimizer: _Optimizer, step: int, members: list[int],
-          n_tasks: int, tasks: Sequence[SliceTask], orders: list[list[torch.Tensor]],
-          params: Tensors, stats: Tensors, own: Tensors, shared: Tensors, anchor: Tensors,
-          cfg: TrainConfig) -> torch.Tensor:
-    """One optimisation step of the clients ``members``; their loss."""
-    whole = len(members) == n_tasks
-    index = None if whole else torch.tensor(members, device=_device(params))
-
-    def part(tensors: Tensors) -> Tensors:
-        return tensors if index is None else {n: v[index] for n, v in tensors.items()}
-
-    batches = [orders[c][step] for c in members]
-    size = max(len(b) for b in batches)
-    weight = None
-    if any(len(b) < size for b in batches):
-        # Pad with the client's own first sample (real data, so no inf or NaN), weight 0.
-        weight = torch.stack([(torch.arange(size) < len(b)).float() for b in batches])
-        weight = weight.to(_device(params))
-        batches = [torch.cat([b, b[:1].expand(size - len(b))]) for b in batches]
-    x = torch.stack([tasks[c].x[b] for c, b in zip(members, batches, strict=True)])
-    y = torch.stack([tasks[c].y[b] for c, b in zip(members, batches, strict=True)])
-    p, s = part(params), part(stats)
-    grads, loss = step_fns[weight is not None](p, s, part(own), shared, part(anchor), x, y,
-                                               weight)
-    with torch.no_grad():
-        if cfg.grad_clip > 0:
-            _clip(grads, cfg.grad_clip)
-        optimizer.step(p, grads, step + 1, index)
-        if index is not None:  # the members' rows were copies: write them back
-            for name, value in (*p.items(), *s.items()):
-                target = params if name in params else stats
-                target[name][index] = value
-    return loss.detach()
 
 
 def _clip(grads: Tensors, max_norm: float) -> None:

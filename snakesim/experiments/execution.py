@@ -20,6 +20,13 @@ one (one thread; README, "Execution"). A cap also keeps memory flat in the numbe
 clients: a batch's results wait, one model each, for their uploads."""
 
 
+CPU_BATCHNORM = ("execution.batch_clients auto runs BatchNorm models one job at a time on "
+                 "a CPU")
+"""Why ``auto`` does not batch a BatchNorm model off CUDA: vectorised BatchNorm measured
+0.55x the speed of one job at a time there (VGG-11 at 1/8 width, 16 clients; the digits
+CNN 1.34x and a tiny OPT 2.31x faster batched; `benchmarks/gpu_throughput.py --small`)."""
+
+
 def resolve_device(spec: str) -> torch.device:
     """The torch device an ``execution.device`` value names on this machine.
 
@@ -51,7 +58,8 @@ def make_batcher(spec: ExecutionSpec, device: torch.device, model: LayerStack) -
     """The run's `ClientBatcher`: ``off``, a cap of N jobs, or ``auto``.
 
     ``auto`` batches as many jobs as fit, by their predicted peak memory, in half the
-    free memory of a CUDA device, and `CPU_BATCH` jobs elsewhere.
+    free memory of a CUDA device, and `CPU_BATCH` jobs elsewhere, except BatchNorm
+    models there (`CPU_BATCHNORM`).
     """
     choice = spec.batch_clients
     if choice == "off":
@@ -61,6 +69,8 @@ def make_batcher(spec: ExecutionSpec, device: torch.device, model: LayerStack) -
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return ClientBatcher(model, budget_bytes=free // 2)
+    if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        return ClientBatcher(model, enabled=False, disabled_reason=CPU_BATCHNORM)
     return ClientBatcher(model, limit=CPU_BATCH)
 
 

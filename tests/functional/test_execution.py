@@ -14,6 +14,7 @@ from snakesim.cli import app
 from snakesim.config import validate_scenario
 from snakesim.errors import ConfigurationError, ScenarioError
 from snakesim.experiments import RunResult, run_scenario
+from snakesim.experiments.execution import CPU_BATCHNORM
 from snakesim.experiments.store import scenario_sha256
 from tests.conftest import REPO, small_scenario
 
@@ -65,6 +66,19 @@ def test_auto_batches_on_the_cpu_too() -> None:
     assert result.summary["device"] == "cpu"
     assert result.summary["batch_clients"] == "auto"
     assert result.summary["batches"] == 2 and result.summary["run_alone_because"] == ""
+
+
+def test_auto_runs_batchnorm_models_one_by_one_on_a_cpu_and_n_still_batches_them() -> None:
+    vgg = {"model": {"name": "vgg11", "width_mult": 0.125}}
+    data = small_scenario({"name": "fedavg"}, training={"rounds": 1, "batch_size": 32}, **vgg)
+    data["execution"] = {"device": "cpu"}
+    auto = run_scenario(validate_scenario(data))
+    assert auto.summary["batches"] == 0
+    assert auto.summary["run_alone_because"] == f"{CPU_BATCHNORM}: 4"
+    data["execution"] = {"device": "cpu", "batch_clients": 4}
+    forced = run_scenario(validate_scenario(data))
+    assert forced.summary["batches"] == 1
+    assert_same_simulation(auto, forced)
 
 
 def test_snake_jobs_run_alone_and_distillation_says_so() -> None:

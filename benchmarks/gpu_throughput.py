@@ -14,7 +14,10 @@ The device check (see DEVELOPERS.md) runs it on the GPU machine; ``--small`` is 
 same on CPU-sized models, to try the script here first.
 
     python benchmarks/gpu_throughput.py [--device cuda] [--clients 16] [--small]
-        [--out results.json]
+        [--out results.json] [--curve]
+
+``--curve`` prints only the per-job time of one-step digits CNN jobs one by one and in
+batches of 4, 16, 64 and 256 (the measurement behind ``auto``'s 16 on a CPU).
 """
 
 from __future__ import annotations
@@ -95,14 +98,55 @@ def measure(name: str, build: Callable[[], LayerStack], data: list[tuple[torch.T
     return row
 
 
+def curve(device: torch.device, sizes: tuple[int, ...] = (4, 16, 64, 256),
+          samples: int = 7) -> None:
+    """Per-job time of digits CNN jobs of one step (``samples`` each) one by one and in
+    batches of each size (what `snakesim.experiments.execution.CPU_BATCH` rests on)."""
+    model = digits_cnn(width=16)
+    init_parameters(model, torch.Generator().manual_seed(0))
+    model.to(device)
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    cfg, groups = TrainConfig(batch_size=32), tuple(range(len(model)))
+    g = torch.Generator().manual_seed(2)
+    data = [(torch.randn(samples, 1, 8, 8, generator=g).to(device),
+             torch.randint(0, 10, (samples,), generator=g).to(device))
+            for _ in range(max(sizes))]
+
+    def best(work: Callable[[], object], jobs: int) -> float:
+        """The best of 5 timings of ``work`` (after one untimed run), per job, in ms."""
+        work()
+        times = []
+        for _ in range(5):
+            _sync(device)
+            start = time.perf_counter()
+            work()
+            _sync(device)
+            times.append(time.perf_counter() - start)
+        return min(times) / jobs * 1e3
+
+    alone = best(lambda: [train_slice(model, state, groups, x, y, cfg, torch.Generator())
+                          for x, y in data[:64]], 64)
+    print(f"one by one:      {alone:.2f} ms per job")
+    for size in sizes:
+        tasks = [SliceTask(state, groups, x, y, cfg, torch.Generator()) for x, y in data[:size]]
+        print(f"batches of {size:>4}: "
+              f"{best(lambda t=tasks: train_slices(model, t), size):.2f} "
+              "ms per job")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--small", action="store_true", help="CPU-sized models")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--curve", action="store_true",
+                        help="only the per-job time against the batch size (digits CNN)")
     args = parser.parse_args()
     device, n = torch.device(args.device), args.clients
+    if args.curve:
+        curve(device)
+        return
     g = torch.Generator().manual_seed(1)
 
     def images(shape: tuple[int, ...], per_client: int) -> list[tuple[torch.Tensor,

@@ -13,12 +13,11 @@ from snakesim.learning.batching import ClientBatcher
 from snakesim.learning.models.stack import LayerStack
 
 CPU_BATCH = 16
-"""Jobs per batch under ``auto`` off CUDA. On a CPU a vectorised step is compute-bound
-like a sequential one, and large batches lose to cache misses: digits CNN jobs took
-3.1 / 1.8 / 3.2 / 3.5 ms each in batches of 4 / 16 / 64 / 256, against 1.9 ms one by
-one (one thread; README, "Execution"). A cap also keeps memory flat in the number of
-clients: a batch's results wait, one model each, for their uploads."""
-
+"""Jobs per batch under ``auto`` off CUDA. Larger batches barely help there: one-step
+digits CNN jobs took 0.78 / 0.50 / 0.49 / 0.45 ms each in batches of 4 / 16 / 64 / 256,
+against 1.61 ms one by one (best of 5, one thread; `benchmarks/gpu_throughput.py
+--device cpu --curve`), while a batch's results wait, one model each, for their
+uploads: the cap keeps memory flat in the number of clients."""
 
 CPU_BATCHNORM = ("execution.batch_clients auto runs BatchNorm models one job at a time on "
                  "a CPU")

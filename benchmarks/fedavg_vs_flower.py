@@ -40,36 +40,26 @@ from fedavg_vs_loop import scenario  # noqa: E402
 FLOWER = r'''
 import json, sys, warnings
 import numpy as np, torch
-from torch import nn
 torch.set_num_threads(1)
 warnings.filterwarnings("ignore")
 from flwr.client import ClientApp, NumPyClient
-from flwr.common import Context, ndarrays_to_parameters, parameters_to_ndarrays
+from flwr.common import Context, ndarrays_to_parameters
 from flwr.server import ServerApp, ServerAppComponents, ServerConfig
 from flwr.server.strategy import FedAvg
 from flwr.simulation import run_simulation
 
 SPEC = json.loads(sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+from fedavg_workload import accuracy, train_locally, workload
+
 _cache = {}
 
 
-def workload():
+def shared():
     # Built once per process (the driver and each Ray actor): data, split, model.
     if not _cache:
-        from snakesim.config import validate_scenario
-        from snakesim.experiments.build import load_data
-        from snakesim.experiments.run import learners
-        from snakesim.learning.data.partition import iid
-        from snakesim.learning.models.stack import init_parameters, model_factory
-        from snakesim.sim.world import World
-        spec = validate_scenario(SPEC)
-        world, data = World(spec.seed), load_data(spec)
-        names = learners(spec)
-        parts = iid(data.y_train.numpy(), len(names), world.rng("partition"))
-        model = model_factory("digits_cnn", num_classes=10, width=spec.model.width)()
-        init_parameters(model, world.torch_generator("model-init"))
-        _cache.update(spec=spec, data=data, parts=parts, names=names, model=model,
-                      world=world, init=[v.numpy().copy() for v in model.state_dict().values()])
+        w = workload(SPEC)
+        _cache.update(w=w, init=[v.numpy().copy() for v in w.model.state_dict().values()])
     return _cache
 
 
@@ -83,24 +73,11 @@ class Client(NumPyClient):
         self.index = index
 
     def fit(self, parameters, config):
-        w = workload()
-        t, model = w["spec"].training, w["model"]
-        part = w["parts"][self.index]
-        x, y = w["data"].x_train[part], w["data"].y_train[part]
-        g = w.setdefault(("order", self.index),
-                         w["world"].torch_generator(f"data-order/{w['names'][self.index]}"))
-        set_weights(model, parameters)
-        opt = torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum)
-        model.train()
-        for _ in range(t.local_epochs):
-            order = torch.randperm(len(x), generator=g)
-            for start in range(0, len(x), t.batch_size):
-                b = order[start:start + t.batch_size]
-                loss = nn.functional.cross_entropy(model(x[b]), y[b])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-        return [v.detach().numpy().copy() for v in model.state_dict().values()], len(x), {}
+        w = shared()["w"]
+        x, y = w.local[self.index]
+        set_weights(w.model, parameters)
+        train_locally(w.model, x, y, w.spec, w.orders[self.index])
+        return [v.detach().numpy().copy() for v in w.model.state_dict().values()], len(x), {}
 
 
 def client_fn(context: Context):
@@ -111,29 +88,24 @@ RESULT = {}
 
 
 def evaluate(server_round, parameters, config):
-    w = workload()
-    model = w["model"]
-    set_weights(model, parameters)
-    model.eval()
-    with torch.no_grad():
-        accuracy = float((model(w["data"].x_test).argmax(1) == w["data"].y_test).float().mean())
-    RESULT["accuracy"] = accuracy
-    return 0.0, {"accuracy": accuracy}
+    w = shared()["w"]
+    set_weights(w.model, parameters)
+    RESULT["accuracy"] = accuracy(w.model, w.data.x_test, w.data.y_test)
+    return 0.0, {"accuracy": RESULT["accuracy"]}
 
 
 def server_fn(context: Context):
-    w = workload()
-    n = len(w["names"])
+    w, n = shared()["w"], len(shared()["w"].local)
     strategy = FedAvg(fraction_fit=1.0, fraction_evaluate=0.0, min_fit_clients=n,
                       min_available_clients=n, evaluate_fn=evaluate,
-                      initial_parameters=ndarrays_to_parameters(w["init"]))
+                      initial_parameters=ndarrays_to_parameters(shared()["init"]))
     return ServerAppComponents(strategy=strategy,
-                               config=ServerConfig(num_rounds=w["spec"].training.rounds))
+                               config=ServerConfig(num_rounds=w.spec.training.rounds))
 
 
 run_simulation(server_app=ServerApp(server_fn=server_fn),
                client_app=ClientApp(client_fn=client_fn),
-               num_supernodes=len(workload()["names"]),
+               num_supernodes=len(shared()["w"].local),
                backend_config={"client_resources": {"num_cpus": 1, "num_gpus": 0.0}})
 print(json.dumps(RESULT))
 '''
@@ -193,7 +165,8 @@ def main() -> None:
             summary = json.loads((Path(tmp) / "run" / "summary.json").read_text())
             accuracy["snakesim"] = summary["final_accuracy"]
             best["snakesim"] = min(best.get("snakesim", (seconds, rss)), (seconds, rss))
-            seconds, rss, out = measured([str(flower), "-c", FLOWER, json.dumps(spec)])
+            seconds, rss, out = measured([str(flower), "-c", FLOWER, json.dumps(spec),
+                                          str(ROOT / "benchmarks")])
             accuracy["flower"] = json.loads(out.strip().splitlines()[-1])["accuracy"]
             best["flower"] = min(best.get("flower", (seconds, rss)), (seconds, rss))
     (s_t, s_m), (f_t, f_m) = best["snakesim"], best["flower"]

@@ -55,53 +55,29 @@ def scenario(clients: int, rounds: int, width: int, device: str, batch: str | in
 
 LOOP = r'''
 import json, sys, torch
-from torch import nn
 torch.set_num_threads(1)
-from snakesim.config import validate_scenario
-from snakesim.experiments.build import load_data
-from snakesim.experiments.run import learners
-from snakesim.learning.data.partition import iid
-from snakesim.learning.models.stack import init_parameters, model_factory
-from snakesim.sim.world import World
+sys.path.insert(0, sys.argv[2])
+from fedavg_workload import accuracy, train_locally, workload
 
-spec = validate_scenario(json.loads(sys.argv[1]))
-t, world = spec.training, World(spec.seed)
-device = torch.device(spec.execution.device if spec.execution.device != "auto" else "cpu")
-data = load_data(spec)
-names = learners(spec)
-parts = iid(data.y_train.numpy(), len(names), world.rng("partition"))
-x_all, y_all = data.x_train.to(device), data.y_train.to(device)
-local = [(x_all[p], y_all[p]) for p in parts]
-orders = [world.torch_generator(f"data-order/{n}") for n in names]
-model = model_factory("digits_cnn", num_classes=10, width=spec.model.width)()
-init_parameters(model, world.torch_generator("model-init"))
-model.to(device)
+scenario = json.loads(sys.argv[1])
+device = scenario["execution"]["device"]
+device = torch.device("cpu" if device == "auto" else device)
+w = workload(scenario, device)
+model, x_test, y_test = w.model, w.data.x_test.to(device), w.data.y_test.to(device)
 state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-x_test, y_test = data.x_test.to(device), data.y_test.to(device)
-for _ in range(t.rounds):
+for _ in range(w.spec.training.rounds):
     total = {k: torch.zeros_like(v, dtype=torch.float64) for k, v in state.items()}
     weight = 0
-    for (x, y), g in zip(local, orders):
+    for (x, y), g in zip(w.local, w.orders):
         model.load_state_dict(state)
-        opt = torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum)
-        model.train()
-        for _ in range(t.local_epochs):
-            order = torch.randperm(len(x), generator=g)
-            for start in range(0, len(x), t.batch_size):
-                batch = order[start:start + t.batch_size]
-                loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+        train_locally(model, x, y, w.spec, g)
         for k, v in model.state_dict().items():
             total[k] += v.double() * len(x)
         weight += len(x)
     state = {k: (v / weight).to(state[k].dtype) for k, v in total.items()}
     model.load_state_dict(state)
-    model.eval()
-    with torch.no_grad():
-        accuracy = float((model(x_test).argmax(1) == y_test).float().mean())
-print(json.dumps({"accuracy": accuracy}))
+    result = accuracy(model, x_test, y_test)
+print(json.dumps({"accuracy": result}))
 '''
 
 
@@ -132,7 +108,8 @@ def main() -> None:
                 for way, batch in (("loop", "off"), ("sequential", "off"), ("batched", "auto")):
                     spec = scenario(n, args.rounds, args.width, args.device, batch)
                     if way == "loop":
-                        seconds, out = timed([sys.executable, "-c", LOOP, json.dumps(spec)])
+                        seconds, out = timed([sys.executable, "-c", LOOP, json.dumps(spec),
+                                                 str(ROOT / "benchmarks")])
                         accuracy[way] = json.loads(out)["accuracy"]
                     else:
                         path = Path(tmp) / f"{way}-{n}.yaml"

@@ -9,7 +9,7 @@ import torch
 
 from snakesim.config.execution import ExecutionSpec
 from snakesim.errors import ConfigurationError
-from snakesim.learning.batching import ClientBatcher
+from snakesim.learning.batching import ClientBatcher, counts
 from snakesim.learning.models.stack import LayerStack
 
 CPU_BATCH = 16
@@ -76,8 +76,8 @@ def make_batcher(spec: ExecutionSpec, device: torch.device, model: LayerStack) -
 def execution_summary(spec: ExecutionSpec, device: torch.device,
                       batcher: ClientBatcher | None) -> dict[str, Any]:
     """The summary's execution figures (flat, so sweep tables can hold them)."""
-    counts = (batcher or ClientBatcher(LayerStack([], []), enabled=False)).summary()
-    because = "; ".join(f"{reason}: {n}" for reason, n in counts["run_alone_because"].items())
+    done = batcher.summary() if batcher is not None else counts()
+    because = "; ".join(f"{reason}: {n}" for reason, n in done["run_alone_because"].items())
     return {"device": str(device), "batch_clients": str(spec.batch_clients),
-            "batched_jobs": counts["batched_jobs"], "batches": counts["batches"],
-            "jobs_run_alone": counts["jobs_run_alone"], "run_alone_because": because}
+            "batched_jobs": done["batched_jobs"], "batches": done["batches"],
+            "jobs_run_alone": done["jobs_run_alone"], "run_alone_because": because}

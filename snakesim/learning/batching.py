@@ -13,9 +13,9 @@ torch work runs, not what the simulation charges for it.
 
 Only accepted jobs join a batch: a job made to check a memory budget and never run
 never draws from its node's data-order generator, as on the sequential path. Every job
-a batch cannot hold (distillation, half precision, dropout, ...; see
-`snakesim.learning.vectorised.batch_obstacle`) runs alone, exactly as it does with
-batching off, and the reason is counted for the run summary.
+a batch cannot hold (distillation, half precision, dropout, ...; see `batch_obstacle`
+and `model_obstacle` in `snakesim.learning.vectorised`) runs alone, exactly as it does
+with batching off, and the reason is counted for the run summary.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from snakesim.learning.vectorised import (
     RandomOpsInModel,
     SliceTask,
     batch_obstacle,
+    model_obstacle,
     train_slices,
 )
 
@@ -73,6 +74,8 @@ class ClientBatcher:
                  budget_bytes: int | None = None,
                  disabled_reason: str = "execution.batch_clients is off") -> None:
         self._model = model
+        # What the model alone rules out is the same for every job: found once.
+        self._model_obstacle = model_obstacle(model)
         self._enabled, self._limit, self._budget = enabled, limit, budget_bytes
         self._disabled = disabled_reason
         self._queue: dict[tuple[Any, ...], dict[int, _Pending]] = {}
@@ -93,7 +96,7 @@ class ClientBatcher:
         sequential path); ``peak_bytes`` is its predicted peak memory.
         """
         task = SliceTask(state, tuple(sorted(set(trainable))), x, y, cfg, generator)
-        obstacle = batch_obstacle(self._model, cfg, distill)
+        obstacle = batch_obstacle(cfg, distill) or self._model_obstacle
         key = None if obstacle is not None or not self._enabled else (
             task.trainable, task.cfg, tuple(task.x.shape[1:]), task.x.dtype, task.y.dtype,
             task.x.device, tuple(task.state))
@@ -102,9 +105,7 @@ class ClientBatcher:
 
     def summary(self) -> dict[str, Any]:
         """The counts, for the run summary."""
-        return {"batched_jobs": self.batched_jobs, "batches": self.batches,
-                "jobs_run_alone": sum(self.alone.values()),
-                "run_alone_because": dict(sorted(self.alone.items()))}
+        return counts(self.batched_jobs, self.batches, self.alone)
 
     def _accept(self, p: _Pending) -> None:
         if p.accepted or p.key is None:
@@ -149,3 +150,12 @@ class ClientBatcher:
         for m, r in zip(members[1:], results[1:], strict=True):
             m.result = r
         return results[0]
+
+
+def counts(batched_jobs: int = 0, batches: int = 0,
+           alone: Counter[str] | None = None) -> dict[str, Any]:
+    """A run's batching counts (all 0 for a run without a batcher)."""
+    alone = alone or Counter()
+    return {"batched_jobs": batched_jobs, "batches": batches,
+            "jobs_run_alone": sum(alone.values()),
+            "run_alone_because": dict(sorted(alone.items()))}

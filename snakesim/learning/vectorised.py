@@ -20,9 +20,9 @@ client's own norm, as ``clip_grad_norm_`` does. What differs from the sequential
 is only float rounding in the batched kernels (a vmapped convolution is a grouped
 one): after a round the parameters agree to about 1e-6.
 
-`batch_obstacle` says which settings this cannot reproduce (distillation's teacher,
-mixed and half precision with loss scaling, cost-only mode, dropout, whose random masks
-come from the global generator); those jobs run sequentially.
+`batch_obstacle` and `model_obstacle` say what this cannot reproduce (distillation's
+teacher, mixed and half precision with loss scaling, cost-only mode, dropout, whose
+random masks come from the global generator); those jobs run sequentially.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class SliceTask:
     generator: torch.Generator
 
 
-def batch_obstacle(model: LayerStack, cfg: TrainConfig, distill: bool) -> str | None:
+def batch_obstacle(cfg: TrainConfig, distill: bool) -> str | None:
     """Why jobs with these settings cannot be batched, in words; None if they can."""
     if cfg.cost_only:
         return "cost-only mode runs no training step"
@@ -65,6 +65,11 @@ def batch_obstacle(model: LayerStack, cfg: TrainConfig, distill: bool) -> str | 
         return "knowledge distillation (a teacher per job)"
     if cfg.precision.dtype != "fp32":
         return f"training.dtype {cfg.precision.dtype} (autocast and loss scaling)"
+    return None
+
+
+def model_obstacle(model: LayerStack) -> str | None:
+    """Why no job of ``model`` can be batched, in words; None if they can."""
     if any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules()):
         return "dropout (its masks come from the global random generator)"
     return None

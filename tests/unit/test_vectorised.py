@@ -21,6 +21,7 @@ from snakesim.learning.vectorised import (
     RandomOpsInModel,
     SliceTask,
     batch_obstacle,
+    model_obstacle,
     train_slices,
 )
 
@@ -147,13 +148,13 @@ def test_random_operations_leave_the_generators_untouched() -> None:
 
 def test_what_cannot_be_batched_says_why() -> None:
     model = digits_cnn(width=8)
-    assert batch_obstacle(model, BASE, distill=False) is None
-    assert "distillation" in str(batch_obstacle(model, BASE, distill=True))
+    assert batch_obstacle(BASE, distill=False) is None and model_obstacle(model) is None
+    assert "distillation" in str(batch_obstacle(BASE, distill=True))
     bf16 = replace(BASE, precision=replace(BASE.precision, dtype="bf16"))
-    assert "training.dtype bf16" in str(batch_obstacle(model, bf16, distill=False))
+    assert "training.dtype bf16" in str(batch_obstacle(bf16, distill=False))
     dropout = LayerStack([nn.Sequential(nn.Flatten(), nn.Dropout(0.1), nn.Linear(64, 10))],
                          ["head"])
-    assert "dropout" in str(batch_obstacle(dropout, BASE, distill=False))
+    assert "dropout" in str(model_obstacle(dropout))
 
 
 @pytest.mark.parametrize("objective", ["classification", "causal_lm"])
@@ -243,7 +244,8 @@ def test_lora_adapters_batch_and_match() -> None:
     data = [(torch.randint(0, vocab, (n, 16), generator=g), torch.zeros(n, dtype=torch.long))
             for n in (12, 10, 12)]  # a 2-sequence last batch: padded
     cfg = TrainConfig(optimizer="adamw", lr=0.003, batch_size=4, objective=CAUSAL_LM)
-    assert batch_obstacle(model, cfg, distill=False) is None, "the tiny preset has dropout"
+    assert batch_obstacle(cfg, distill=False) is None
+    assert model_obstacle(model) is None, "the tiny preset has dropout"
     seq, batched = _both(model, state, cfg, data, tuple(range(len(model))))
     assert _max_difference(seq, batched) < TOLERANCE
     assert batched[0].state and all("lora_" in k for k in batched[0].state)

@@ -75,6 +75,8 @@ class NodeInfo:
     storage_bytes: float
     energy_per_flop_j: float = 0.0
     idle_power_w: float = 0.0
+    accelerator: str = ""
+    """The accelerator preset the node names (empty: a plain FLOP/s node)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from snakesim.config.accelerators import ACCELERATORS, Accelerator, AcceleratorName
 from snakesim.config.graphfile import file_nodes, read_graph
 from snakesim.config.presets import LinkPreset, NodeTier
 from snakesim.config.quantities import (
@@ -100,14 +101,62 @@ Spread = float | Fixed[float] | Uniform[float] | LogNormal[float] | Listed[float
 """What a node attribute resolves to after validation (quantities are floats)."""
 
 
-class NodeValues(Frozen):
-    """Fixed attribute values for one node (the server, or a per-node override)."""
+class AcceleratorSpec(Frozen):
+    """An accelerator preset; for a CPU preset, optionally the share of ``cores`` cores.
 
+    A plain name (``accelerator: h100``) is the same as ``{preset: h100}``.
+    """
+
+    preset: AcceleratorName
+    cores: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _cores_of_a_cpu(self) -> AcceleratorSpec:
+        chip = ACCELERATORS[self.preset]
+        if self.cores is not None and (chip.kind != "cpu" or self.cores > chip.cores):
+            raise ValueError(f"cores: only a CPU preset takes a share of its cores, at "
+                             f"most {chip.cores} for {self.preset}" if chip.kind == "cpu"
+                             else f"cores: {self.preset} is not a CPU preset")
+        return self
+
+    def resolve(self) -> Accelerator:
+        """The preset's figures (scaled to ``cores``)."""
+        chip = ACCELERATORS[self.preset]
+        return chip if self.cores is None else chip.scaled(self.cores)
+
+
+AcceleratorChoice = AcceleratorName | AcceleratorSpec
+"""A node's accelerator: a preset name or an `AcceleratorSpec`."""
+
+
+def resolve_accelerator(choice: AcceleratorChoice) -> Accelerator:
+    """The figures of an accelerator choice."""
+    if isinstance(choice, AcceleratorSpec):
+        return choice.resolve()
+    return ACCELERATORS[choice]
+
+
+class NodeValues(Frozen):
+    """Fixed attribute values for one node (the server, or a per-node override).
+
+    ``accelerator`` names the node's chip (see `snakesim.config.accelerators`): its
+    compute time follows the roofline time model and its memory budget is the chip's
+    unless ``memory`` is given; ``compute`` is then derived, so giving both is an error.
+    """
+
+    accelerator: AcceleratorChoice | None = None
     compute: FlopsPerSecond | None = None
     memory: Bytes | None = None
     storage: Bytes | None = None
     energy_per_flop: Joules | None = None
     idle_power: Watts | None = None
+
+    @model_validator(mode="after")
+    def _one_compute(self) -> NodeValues:
+        if self.accelerator is not None and self.compute is not None:
+            raise ValueError("compute: the accelerator decides the compute time; give "
+                             "compute or accelerator, not both")
+        return self
 
 
 class NodesSpec(Frozen):
@@ -118,9 +167,10 @@ class NodesSpec(Frozen):
     the topology has one, takes ``server``. ``overrides`` then set single nodes by name.
     Energy (optional, default 0): ``energy_per_flop`` (J per FLOP computed) and
     ``idle_power`` (W while not computing), for clients; the server and overrides may
-    set their own.
+    set their own. ``accelerator`` names the clients' chip (see `NodeValues`).
     """
 
+    accelerator: AcceleratorChoice | None = None
     compute: ComputeSpread = 10e9  # type: ignore[valid-type]
     memory: SizeSpread = 4e9  # type: ignore[valid-type]
     storage: SizeSpread = 32e9  # type: ignore[valid-type]
@@ -128,6 +178,13 @@ class NodesSpec(Frozen):
     idle_power: Watts = 0.0
     server: NodeValues = NodeValues(compute=1e12, memory=64e9, storage=1e12)
     overrides: dict[str, NodeValues] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_compute(self) -> NodesSpec:
+        if self.accelerator is not None and "compute" in self.model_fields_set:
+            raise ValueError("compute: the accelerator decides the compute time; give "
+                             "compute or accelerator, not both")
+        return self
 
 
 # --------------------------------------------------------------------------- links
@@ -302,6 +359,7 @@ class Tier(Frozen):
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z_-]*$", max_length=30)
     count: int = Field(ge=1, le=100_000)
     node: NodeTier | None = None
+    accelerator: AcceleratorChoice | None = None
     link: LinkPreset | None = None
     latency: NonNegSeconds | None = None
     bandwidth: BitsPerSecond | None = None

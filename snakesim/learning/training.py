@@ -191,12 +191,15 @@ def _train_steps(model: LayerStack, teacher: LayerStack | None, first: int,
     model.train()
     losses: list[torch.Tensor] = []
     for batch in minibatches(len(x), cfg.batch_size, cfg.epochs, generator):
+        # Gradients are freed before the forward, not after it: the step's peak then
+        # holds either the activations or the gradients of early groups, not both (the
+        # memory account's timeline, `snakesim.learning.costs.timeline`).
+        optimizer.zero_grad(set_to_none=True)
         with stepper.autocast():
             loss = batch_loss(model, teacher, first, x[batch], y[batch], cfg)
         if anchor:
             loss = loss + cfg.prox_mu / 2 * sum(
                 (p - a).pow(2).sum() for p, a in zip(params, anchor, strict=True))
-        optimizer.zero_grad(set_to_none=True)
         stepper.backward(loss)
         stepper.step(optimizer, params)
         stepper.update()

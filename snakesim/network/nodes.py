@@ -12,6 +12,8 @@ from typing import Literal
 
 import numpy as np
 
+from snakesim.config.accelerators import Accelerator
+from snakesim.config.network import AcceleratorChoice, resolve_accelerator
 from snakesim.config.presets import NODES
 from snakesim.config.schema import (
     Fixed,
@@ -58,6 +60,10 @@ class NodeAttrs:
         Energy per FLOP computed, in joules.
     idle_power_w
         Power drawn while not computing, in watts.
+    accelerator
+        The node's chip, if the scenario names one: compute time then follows the
+        roofline model (`snakesim.network.roofline`) and ``compute_flops_per_s`` is the
+        chip's sustained fp32 matmul rate (what route planners compare).
     """
 
     name: str
@@ -67,6 +73,7 @@ class NodeAttrs:
     storage_bytes: float
     energy_per_flop_j: float = 0.0
     idle_power_w: float = 0.0
+    accelerator: Accelerator | None = None
 
 
 def draw_nodes(scenario_nodes: NodesSpec, topology: Topology,
@@ -122,6 +129,7 @@ def draw_nodes(scenario_nodes: NodesSpec, topology: Topology,
     _tiers(scenario_nodes, topology, values)
     for name, override in scenario_nodes.overrides.items():
         values[name].update(_set_fields(override))
+    chips = _accelerators(scenario_nodes, topology, values, server, clients)
     learners = set(clients)
     return [NodeAttrs(name=name, role="server" if name == server
                       else "client" if name in learners else "relay",
@@ -129,7 +137,8 @@ def draw_nodes(scenario_nodes: NodesSpec, topology: Topology,
                       memory_bytes=values[name]["memory"],
                       storage_bytes=values[name]["storage"],
                       energy_per_flop_j=values[name]["energy_per_flop"],
-                      idle_power_w=values[name]["idle_power"]) for name in names]
+                      idle_power_w=values[name]["idle_power"],
+                      accelerator=chips.get(name)) for name in names]
 
 
 def to_info(attrs: NodeAttrs) -> NodeInfo:
@@ -137,7 +146,8 @@ def to_info(attrs: NodeAttrs) -> NodeInfo:
     return NodeInfo(node=attrs.name, role=attrs.role,
                     compute_flops_per_s=attrs.compute_flops_per_s,
                     memory_bytes=attrs.memory_bytes, storage_bytes=attrs.storage_bytes,
-                    energy_per_flop_j=attrs.energy_per_flop_j, idle_power_w=attrs.idle_power_w)
+                    energy_per_flop_j=attrs.energy_per_flop_j, idle_power_w=attrs.idle_power_w,
+                    accelerator=attrs.accelerator.name if attrs.accelerator else "")
 
 
 def _draw(attr: str, spread: Spread, count: int, rng: np.random.Generator) -> list[float]:
@@ -207,3 +217,42 @@ def _tiers(spec: NodesSpec, topology: Topology, values: dict[str, dict[str, floa
                                 ("storage", preset.storage_bytes)):
                 if not (tier is bottom and attr in written):
                     values[name][attr] = value
+
+
+def _accelerators(spec: NodesSpec, topology: Topology, values: dict[str, dict[str, float]],
+                  server: str | None, clients: list[str]) -> dict[str, Accelerator]:
+    """The chip of every node that has one, setting its compute and memory values.
+
+    Precedence, lowest first: a tiered topology's tier, then ``nodes.accelerator``
+    (clients) or ``nodes.server.accelerator``, then an override; an override's own
+    ``compute`` makes the node a plain one again. A node's memory is its chip's unless
+    the scenario gives that node a memory value.
+    """
+    chosen: dict[str, AcceleratorChoice] = {}
+    if isinstance(topology, TieredTopology):
+        for tier, names in zip(topology.tiers, tier_names(topology), strict=True):
+            if tier.accelerator is not None:
+                chosen.update(dict.fromkeys(names, tier.accelerator))
+    own_memory: set[str] = set()
+    if spec.accelerator is not None:
+        chosen.update(dict.fromkeys(clients, spec.accelerator))
+    if "memory" in spec.model_fields_set:
+        own_memory.update(clients)
+    if server is not None:
+        if spec.server.accelerator is not None:
+            chosen[server] = spec.server.accelerator
+        if "server" in spec.model_fields_set and spec.server.memory is not None:
+            own_memory.add(server)
+    for name, override in spec.overrides.items():
+        if override.accelerator is not None:
+            chosen[name] = override.accelerator
+        elif override.compute is not None:
+            chosen.pop(name, None)
+        if override.memory is not None:
+            own_memory.add(name)
+    chips = {name: resolve_accelerator(choice) for name, choice in chosen.items()}
+    for name, chip in chips.items():
+        values[name]["compute"] = chip.flops_per_s("fp32")
+        if name not in own_memory:
+            values[name]["memory"] = chip.memory_bytes
+    return chips

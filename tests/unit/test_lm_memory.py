@@ -119,8 +119,10 @@ def test_lm_memory_model_matches_a_real_step(preset: str, slice_name: str, opt_n
     assert mem.batch == BATCH * (LENGTH * 8 + 8)
     assert mem.output_gradient == 2 * real.logits_bytes
     assert mem.step_buffers == (mem.gradients if optimizer == "adamw" else 0)
-    assert mem.total == (mem.weights + mem.gradients + mem.optimizer + mem.batch
-                         + max(mem.activations + mem.output_gradient, mem.step_buffers))
+    # The peak is the timeline's largest event (checked against real allocations in
+    # test_memory_timeline); the end of the forward holds every saved activation.
+    assert mem.total == max(e.bytes for e in mem.timeline)
+    assert mem.total >= mem.weights + mem.optimizer + mem.batch + mem.activations
     assert 0.9 * real.activation_bytes <= mem.activations <= 1.1 * real.activation_bytes
 
     # Exactly the trained groups' own parameters got gradients (a tied matrix with its

@@ -8,6 +8,8 @@ slice of classifiers and of causal LMs (whose identical blocks are probed once).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from itertools import combinations
 
@@ -16,7 +18,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from snakesim.learning.costs.attention import FusedAttention
-from snakesim.learning.costs.probe import GroupProber, saved_storages
+from snakesim.learning.costs.probe import GroupProber, probe_copy, saved_storages
 from snakesim.learning.models.stack import LayerStack, digits_cnn
 from snakesim.learning.models.vgg import mlp, vgg11
 from snakesim.learning.objective import CAUSAL_LM, CLASSIFICATION, Objective
@@ -91,3 +93,43 @@ def test_identical_blocks_are_probed_once() -> None:
     # block 1 as the first trained group (no input gradient), block 2 trained behind
     # it (as before) and block 3 frozen behind it, and the head untrained.
     assert len(prober._costs) == 6
+
+
+@pytest.mark.parametrize(("name", "build", "objective", "shape"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_small_classifiers_probe_on_the_cpu_with_the_meta_figures(
+        name: str, build: Callable[[], LayerStack], objective: Objective,
+        shape: tuple[int, ...]) -> None:
+    with torch.device("meta"):
+        model = build()
+    copy_ = probe_copy(model, objective, shape)
+    on_cpu = next(copy_.parameters()).device.type == "cpu"
+    assert on_cpu == (objective is CLASSIFICATION), name
+    if not on_cpu:
+        assert copy_ is model
+        return
+    state = torch.random.get_rng_state()
+    meta, cpu = GroupProber(model, objective, shape), GroupProber(copy_, objective, shape)
+    n = len(model)
+    for trainable in [tuple(range(n)), (n - 1,), (0,), (1, n - 1)]:
+        a, b = meta.step(trainable, 3), cpu.step(trainable, 3)
+        assert (a.flops, a.saved, a.group_saved, a.group_output) == \
+            (b.flops, b.saved, b.group_saved, b.group_output), (name, trainable)
+        assert a.forward.flops == b.forward.flops and a.backward.flops == b.backward.flops
+        assert b.forward.bytes > 0 and b.backward.kernels > 0
+    # Dropout on real tensors must not consume the global generator.
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_a_small_classifier_probe_does_not_import_dynamo() -> None:
+    # FlopCounterMode and meta operators import TorchDynamo (a second per process).
+    code = ("import sys\n"
+            "from snakesim.learning.costs.model import CostModel\n"
+            "from snakesim.learning.models.stack import digits_cnn\n"
+            "c = CostModel(lambda: digits_cnn(width=8), (1, 8, 8), 'sgd', 0.9)\n"
+            "assert c.step(range(c.n_groups), 32).flops > 0\n"
+            "assert c.memory([1], 32).total > 0\n"
+            "print('torch._dynamo' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -18,10 +18,14 @@ to the last bit of the int8 scale), so a group rounded once stays what it was.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import nn
+
+from snakesim.learning.models.stack import LayerStack
 
 FORMATS = ("fp32", "fp16", "bf16", "int8")
 _CAST = {"fp16": torch.float16, "bf16": torch.bfloat16}
@@ -104,3 +108,30 @@ class Precision:
 
 FP32 = Precision()
 """Plain fp32 training."""
+
+
+def half_copy_bytes(groups: Sequence[nn.Module]) -> int:
+    """Bytes of the half-precision weight copies autocast keeps while ``groups`` train.
+
+    Every matmul weight (linear and convolution layers) that runs with gradients is cast
+    to the half format, and the copy is saved for backward; autocast caches a trained
+    weight's copy, so a weight used twice is counted once. Embedding lookups are not
+    cast.
+    """
+    seen: dict[int, int] = {}
+    for group in groups:
+        for module in group.modules():
+            if isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)):
+                seen[id(module.weight)] = module.weight.numel() * 2
+    return sum(seen.values())
+
+
+def half_probe_model(model: LayerStack, precision: Precision) -> LayerStack:
+    """The model activations are probed on: ``model``, or its half copy when mixed.
+
+    Autocast does not act on meta tensors, so the probe casts a copy of the model to the
+    compute dtype instead (a copy, not a second build: an LLM takes seconds to build).
+    """
+    if precision.mixed:
+        return copy.deepcopy(model).to(precision.compute_dtype)
+    return model

@@ -1,11 +1,12 @@
 """The costs of split training: FLOPs per side, bytes at the cut and memory per side.
 
 Costs (`SplitCosts`) are probed once per batch size on a ``meta``-device copy of the
-model, like `snakesim.learning.costs.model`: FLOPs of the client forward, the server forward
-and backward, and the client backward are counted separately with `FlopCounterMode`
-(they add up to the FLOPs of the whole model's step); the activation and gradient
-tensors at the cut give the bytes sent; `saved_tensors_hooks` gives each side's saved
-activations. Memory model per side (bytes at the stored dtype):
+model, like `snakesim.learning.costs.model`: FLOPs of the client forward, the server
+forward and backward, and the client backward are counted separately with
+`snakesim.learning.costs.counting.OpCounter` (they add up to the FLOPs of the whole
+model's step); the activation and gradient tensors at the cut give the bytes sent;
+`saved_tensors_hooks` gives each side's saved activations. Memory model per side (bytes
+at the stored dtype):
 
 - client: its part's weights, gradients and optimizer state; activations saved by its
   forward (the cut output included); the batch (inputs and labels); the buffer for the
@@ -21,18 +22,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from torch.utils.flop_counter import FlopCounterMode
+import torch
 
 from snakesim.learning.costs.attention import FusedAttention
-from snakesim.learning.costs.model import (
-    MemoryBreakdown,
-    half_copy_bytes,
-    half_probe_model,
-    optimizer_slots,
-    tensor_bytes,
-)
-from snakesim.learning.costs.precision import FP32, Precision
-from snakesim.learning.costs.probe import saved_storages
+from snakesim.learning.costs.counting import OpCounter
+from snakesim.learning.costs.model import MemoryBreakdown, tensor_bytes
+from snakesim.learning.costs.optimizer_step import optimizer_slots
+from snakesim.learning.costs.precision import FP32, Precision, half_copy_bytes, half_probe_model
+from snakesim.learning.costs.probe import probe_copy, saved_storages
 from snakesim.learning.models.stack import LayerStack
 from snakesim.learning.objective import CLASSIFICATION, Objective
 from snakesim.learning.split import check_cut, client_backward, client_forward, server_step
@@ -106,7 +103,8 @@ class SplitCosts:
         self.objective = objective
         check_cut(cut, len(model))
         self._model = model.meta_copy().to(precision.param_dtype)
-        self._probe_model = half_probe_model(self._model, precision)
+        self._probe_model = probe_copy(half_probe_model(self._model, precision),
+                                       objective, input_shape)
         self.precision = precision
         self.cut = cut
         self._input_shape = tuple(input_shape)
@@ -166,24 +164,26 @@ class SplitCosts:
     def _probe(self, batch_size: int) -> SplitStepCost:
         model, cut = self._probe_model, self.cut
         model.set_trainable(range(len(model)))
-        x, y = self.objective.example(batch_size, self._input_shape)
+        device = next(iter(model.parameters())).device
+        x, y = self.objective.example(batch_size, self._input_shape, device=device)
         params = list(model.parameters())
         # Attention is probed as the fused kernels run it (`snakesim.learning.costs.attention`).
-        with FlopCounterMode(display=False) as c_fwd, FusedAttention(), \
-                saved_storages((*params, x, y)) as client_saved:
-            h, sent = client_forward(model, x, cut)
-        with FlopCounterMode(display=False) as s_step, FusedAttention(), \
-                saved_storages((*params, x, y, sent)) as server_saved:
-            server_step(model, sent, x, y, cut, self.objective)
-        grad = sent.grad
-        assert grad is not None
-        with FlopCounterMode(display=False) as c_bwd, FusedAttention():
-            client_backward(h, grad)
+        with torch.random.fork_rng(devices=[]):  # dropout on real CPU tensors
+            with OpCounter() as c_fwd, FusedAttention(), \
+                    saved_storages((*params, x, y)) as client_saved:
+                h, sent = client_forward(model, x, cut)
+            with OpCounter() as s_step, FusedAttention(), \
+                    saved_storages((*params, x, y, sent)) as server_saved:
+                server_step(model, sent, x, y, cut, self.objective)
+            grad = sent.grad
+            assert grad is not None
+            with OpCounter() as c_bwd, FusedAttention():
+                client_backward(h, grad)
         model.zero_grad(set_to_none=True)
         return SplitStepCost(
-            client_forward_flops=float(c_fwd.get_total_flops()),
-            server_flops=float(s_step.get_total_flops()),
-            client_backward_flops=float(c_bwd.get_total_flops()),
+            client_forward_flops=c_fwd.flops,
+            server_flops=s_step.flops,
+            client_backward_flops=c_bwd.flops,
             activation_bytes=tensor_bytes([sent]),
             label_bytes=tensor_bytes([x if self.objective.kind == "causal_lm" else y]),
             gradient_bytes=tensor_bytes([grad]), client_saved_bytes=sum(client_saved.values()),

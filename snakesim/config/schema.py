@@ -337,6 +337,12 @@ class TrainingSpec(Frozen):
     """With dtype bf16/fp16: keep fp32 master weights, gradients and optimizer state
     (mixed precision); false trains purely in the half format."""
     grad_clip: float = Field(default=0.0, ge=0, le=1e9)
+    loss_dtype: Literal["compute", "fp32"] = "compute"
+    """The loss on the logits in the compute dtype (default), or upcast to fp32 first
+    (what a Hugging Face-style loss does); trained and charged alike."""
+    hold_logits: bool = False
+    """Keep the logits until the optimizer step is done (a loop that holds them in a
+    variable); default: released with the loss's graph, as snakesim's loop does."""
 
     @model_validator(mode="after")
     def _adam_state_fits_the_format(self) -> TrainingSpec:

@@ -109,7 +109,8 @@ def cost_model(scenario: Scenario, factory: ModelFactory, data: Dataset) -> Cost
     return CostModel(factory, data.input_shape, t.optimizer, t.momentum,
                      weight_decay=t.weight_decay, objective=objective_for(data.kind),
                      precision=precision_of(scenario),
-                     checkpointing=bool(lm and lm.gradient_checkpointing))
+                     checkpointing=bool(lm and lm.gradient_checkpointing),
+                     loss_fp32=t.loss_dtype == "fp32", hold_logits=t.hold_logits)
 
 
 def build_model(scenario: Scenario, factory: ModelFactory) -> LayerStack:

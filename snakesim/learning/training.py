@@ -22,8 +22,11 @@ import torch
 from torch import nn
 
 from snakesim.errors import ConfigurationError
+from snakesim.learning.costs.counting import Work
 from snakesim.learning.costs.model import CostModel, MemoryBreakdown
 from snakesim.learning.costs.precision import FP32, Precision
+from snakesim.learning.costs.rules import GENERIC, DeviceRules
+from snakesim.learning.costs.timeline import Event
 from snakesim.learning.lazy import Lazy
 from snakesim.learning.models.stack import LayerStack
 from snakesim.learning.objective import CLASSIFICATION, Objective
@@ -56,6 +59,11 @@ class TrainConfig:
     """Training number formats (mixed precision runs under ``torch.autocast``)."""
     grad_clip: float = 0.0
     """Clip the trained parameters' gradient norm to this (0: no clipping)."""
+    loss_fp32: bool = False
+    """Compute the loss on the logits upcast to fp32 (default: in the compute dtype)."""
+    hold_logits: bool = False
+    """Keep the logits until the optimizer step is done (default: released with the
+    loss's graph)."""
     cost_only: bool = False
     """Run no real step: the job returns the trained groups unchanged (cost-only mode)."""
 
@@ -190,13 +198,16 @@ def _train_steps(model: LayerStack, teacher: LayerStack | None, first: int,
     anchor = [p.detach().clone() for p in params] if cfg.prox_mu > 0 else []
     model.train()
     losses: list[torch.Tensor] = []
+    held: list[torch.Tensor] = []
     for batch in minibatches(len(x), cfg.batch_size, cfg.epochs, generator):
         # Gradients are freed before the forward, not after it: the step's peak then
         # holds either the activations or the gradients of early groups, not both (the
         # memory account's timeline, `snakesim.learning.costs.timeline`).
         optimizer.zero_grad(set_to_none=True)
+        held.clear()
         with stepper.autocast():
-            loss = batch_loss(model, teacher, first, x[batch], y[batch], cfg)
+            loss = batch_loss(model, teacher, first, x[batch], y[batch], cfg,
+                              held if cfg.hold_logits else None)
         if anchor:
             loss = loss + cfg.prox_mu / 2 * sum(
                 (p - a).pow(2).sum() for p, a in zip(params, anchor, strict=True))
@@ -208,19 +219,24 @@ def _train_steps(model: LayerStack, teacher: LayerStack | None, first: int,
 
 
 def batch_loss(model: LayerStack, teacher: LayerStack | None, first: int, x: torch.Tensor,
-               y: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+               y: torch.Tensor, cfg: TrainConfig,
+               held: list[torch.Tensor] | None = None) -> torch.Tensor:
     """The loss of one batch when training from group ``first`` on.
 
     Groups before ``first`` run without gradients. With a ``teacher``, the distillation
     term is added; the frozen groups before ``first`` are identical in student and
-    teacher, so the teacher starts from the student's prefix output.
+    teacher, so the teacher starts from the student's prefix output. The loss is in the
+    compute dtype, or on fp32 logits with ``cfg.loss_fp32``; ``held`` receives the
+    logits (a training loop that keeps them to the end of the step).
     """
     h = x
     if first > 0:
         with torch.no_grad():
             h = model.forward_range(h, 0, first)
     logits = model.forward_range(h, first, len(model))
-    loss = cfg.objective.loss(logits, x, y)
+    if held is not None:
+        held.append(logits)
+    loss = cfg.objective.loss(logits.float() if cfg.loss_fp32 else logits, x, y)
     if teacher is not None:
         with torch.no_grad():
             target = teacher.forward_range(h, first, len(teacher))
@@ -234,21 +250,31 @@ class TrainJob(Lazy[SliceResult]):
 
     Attributes
     ----------
-    flops, peak_memory_bytes, samples
-        What the fabric needs to schedule and account the job.
+    flops, peak_memory_bytes, samples, dtype
+        What the fabric needs to schedule and account the job (``dtype``: the compute
+        dtype, for a roofline's peak rate).
     memory
         The peak memory by component.
     """
 
     def __init__(self, work: Callable[[], SliceResult], flops: float,
                  memory: MemoryBreakdown, samples: int,
-                 on_accept: Callable[[], None] | None = None) -> None:
+                 on_accept: Callable[[], None] | None = None,
+                 phases: Callable[[], tuple[Work, ...]] | None = None,
+                 dtype: str = "fp32") -> None:
         super().__init__(work)
         self.flops = flops
         self.memory = memory
         self.peak_memory_bytes = memory.total
         self.samples = samples
+        self.dtype = dtype
         self._on_accept = on_accept
+        self._phases = phases
+
+    def phases(self) -> tuple[Work, ...]:
+        """Forward, backward and optimizer-update work, for a roofline time model
+        (`snakesim.network.roofline`); probed when first asked."""
+        return self._phases() if self._phases is not None else ()
 
     def accepted(self) -> None:
         """The fabric accepted the job: it will run in simulated time (a batching engine
@@ -260,12 +286,14 @@ class TrainJob(Lazy[SliceResult]):
 def slice_job(costs: CostModel, model: LayerStack, state: State, trainable: Sequence[int],
               x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
               generator: torch.Generator, teacher: LayerStack | None = None, *,
-              frozen_dtype: str = "fp32", batcher: ClientBatcher | None = None) -> TrainJob:
+              frozen_dtype: str = "fp32", batcher: ClientBatcher | None = None,
+              rules: DeviceRules = GENERIC) -> TrainJob:
     """Build the `TrainJob` that trains ``trainable`` groups of ``state`` on ``(x, y)``.
 
     With distillation (``cfg.distill_weight > 0``) the teacher's forward FLOPs and its
     memory are charged to the job as well; ``frozen_dtype`` is the format the node holds
-    its frozen groups in (memory only). With a ``batcher`` the real work may run
+    its frozen groups in (memory only); ``rules`` are the node's device rules
+    (`snakesim.learning.costs.rules`). With a ``batcher`` the real work may run
     batched with other accepted jobs (`snakesim.learning.batching`).
     """
     distill = cfg.distill_weight > 0
@@ -273,16 +301,26 @@ def slice_job(costs: CostModel, model: LayerStack, state: State, trainable: Sequ
     if distill:
         flops += costs.teacher_flops(trainable, len(x), cfg.batch_size, cfg.epochs)
     memory = costs.memory(trainable, min(cfg.batch_size, len(x)), teacher=distill,
-                          frozen_dtype=frozen_dtype)
+                          frozen_dtype=frozen_dtype, rules=rules)
+
+    def phases() -> tuple[Work, ...]:
+        return costs.train_phases(trainable, len(x), cfg.batch_size, cfg.epochs,
+                                  teacher=distill, rules=rules)
+
     if cfg.prox_mu > 0:
         # FedProx keeps the received values of the trained parameters as its anchor:
         # one more parameter-sized slot, charged with the optimizer state.
-        memory = replace(memory, optimizer=memory.optimizer + memory.gradients)
+        anchor = memory.gradients
+        memory = replace(memory, optimizer=memory.optimizer + anchor,
+                         timeline=tuple(Event(e.name, e.bytes + anchor)
+                                        for e in memory.timeline))
     def alone() -> SliceResult:
         return train_slice(model, state, trainable, x, y, cfg, generator, teacher)
 
+    dtype = cfg.precision.dtype
     if batcher is None:
-        return TrainJob(alone, flops, memory, len(x) * cfg.epochs)
+        return TrainJob(alone, flops, memory, len(x) * cfg.epochs, phases=phases,
+                        dtype=dtype)
     work, on_accept = batcher.work(state, trainable, x, y, cfg, generator, distill, alone,
                                    memory.total)
-    return TrainJob(work, flops, memory, len(x) * cfg.epochs, on_accept)
+    return TrainJob(work, flops, memory, len(x) * cfg.epochs, on_accept, phases, dtype)

@@ -1,4 +1,7 @@
-"""Compute on nodes: each node runs one job at a time, FIFO, for FLOPs / FLOP/s.
+"""Compute on nodes: each node runs one job at a time, FIFO.
+
+A job holds its node for ``FLOPs / FLOP/s``, or, on a node that names an accelerator,
+for the roofline time of its phases (`snakesim.network.roofline`).
 
 This module owns the per-node job queues. A job is driven by callbacks, not a SimPy
 process: it waits in its node's queue, holds the node for one timeout (made stale when
@@ -16,6 +19,7 @@ from typing import Literal, Protocol
 import simpy
 
 from snakesim.network.nodes import NodeAttrs
+from snakesim.network.roofline import job_seconds
 from snakesim.network.routing import Router
 from snakesim.records import ComputeRecord
 from snakesim.sim.ledger import Ledger
@@ -93,7 +97,7 @@ class Processors:
             return
         j.timer = None  # its timeout is stale now
         if self._policy == "resume":
-            j.remaining -= (float(self._env.now) - j.start) * j.attrs.compute_flops_per_s
+            j.remaining -= float(self._env.now) - j.start
             self._effect(f"node {name}", "job_paused", -1, name)
         else:
             self._effect(f"node {name}", "job_lost", -1, name)
@@ -120,7 +124,7 @@ class Processors:
         if j.first is None:
             j.first = j.start
         self._running[name] = j
-        j.timer = timer = self._env.timeout(j.remaining / j.attrs.compute_flops_per_s)
+        j.timer = timer = self._env.timeout(j.remaining)
         timer.callbacks.append(j.finish)
 
     def _finish(self, j: _Job, timer: simpy.Event) -> None:
@@ -143,7 +147,7 @@ class Processors:
 
 
 class _Job:
-    """A compute job on its node's queue: what is left of it, and its current timeout."""
+    """A compute job on its node's queue: the seconds left of it, its current timeout."""
 
     __slots__ = ("attrs", "done", "first", "flops", "job", "kind", "owner", "remaining",
                  "round", "start", "timer")
@@ -151,7 +155,8 @@ class _Job:
     def __init__(self, owner: Processors, attrs: NodeAttrs, job: ComputeJob, flops: float,
                  kind: str, round: int) -> None:
         self.owner, self.attrs, self.job, self.flops = owner, attrs, job, flops
-        self.kind, self.round, self.remaining = kind, round, flops
+        self.kind, self.round = kind, round
+        self.remaining = job_seconds(attrs, job, flops)
         self.done = owner._env.event()
         self.first: float | None = None
         self.start = 0.0

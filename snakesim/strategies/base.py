@@ -18,6 +18,7 @@ import torch
 
 from snakesim.learning.batching import ClientBatcher
 from snakesim.learning.costs.model import CostModel
+from snakesim.learning.costs.rules import DeviceRules, rules_for
 from snakesim.learning.evaluation import evaluate
 from snakesim.learning.models.stack import LayerStack
 from snakesim.learning.training import State, TrainConfig, TrainJob, slice_job
@@ -107,7 +108,11 @@ class Context:
             teacher = self._workspaces["teacher"]
         return slice_job(self.costs, self.model, state, trainable, x, y, cfg,
                          self._generators[node], teacher, frozen_dtype=frozen_dtype,
-                         batcher=self.batcher)
+                         batcher=self.batcher, rules=self.rules(node))
+
+    def rules(self, node: str) -> DeviceRules:
+        """The device rules of ``node``'s memory account (`snakesim.learning.costs.rules`)."""
+        return rules_for(self.fabric.node(node).accelerator)
 
     def measure(self, state: State) -> tuple[float, float]:
         """``(accuracy, mean loss)`` of ``state`` on the test set (NaN in cost-only runs).

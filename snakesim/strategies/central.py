@@ -44,7 +44,7 @@ class Central(Strategy):
         state = ctx.initial_state
         for rnd in range(1, ctx.rounds + 1):
             job = slice_job(ctx.costs, ctx.model, state, everything, x, y, ctx.train,
-                            generator)
+                            generator, rules=ctx.rules(self.node))
             yield fabric.compute(self.node, job, kind="train", round=rnd)
             state = {**state, **job.result().state}
             ctx.evaluate(state, rnd, 0, self.node)

@@ -154,7 +154,8 @@ class Snake(Strategy):
             node = route[i]
             batch = min(ctx.train.batch_size, ctx.samples(node))
             peak = ctx.costs.memory(sorted({*window, *extras}), batch, teacher=distill,
-                                    frozen_dtype=self.spec.frozen_dtype).total
+                                    frozen_dtype=self.spec.frozen_dtype,
+                                    rules=ctx.rules(node)).total
             return peak <= ctx.fabric.node(node).memory_bytes
         return fits
 

@@ -21,7 +21,7 @@ def run_one_round(name: str):  # type: ignore[no-untyped-def]
 
 def test_fedavg_excludes_the_memory_poor_devices_that_snake_uses() -> None:
     snake, fedavg = run_one_round("6g-tiered"), run_one_round("6g-tiered-fedavg")
-    poor = {"dev2", "dev4", "dev7", "dev10"}  # 600 kB in both files
+    poor = {"dev2", "dev4", "dev7", "dev10"}  # 1.2 MB in both files
     assert poor.isdisjoint(fedavg.summary["participating_nodes"])
     assert len(fedavg.summary["participating_nodes"]) == 8
     excluded = fedavg.frames["effects"].query("effect == 'excluded'")

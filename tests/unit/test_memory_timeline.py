@@ -1,8 +1,8 @@
 """The memory timeline's peak against the real allocations of a CPU training step.
 
 Each case trains a slice for one step to create the optimizer state, then profiles a
-second step (`real_memory.measure_step`: every CPU allocation and free), as snakesim's
-training runs it: gradients freed before the forward, the loss in the compute dtype.
+second step (`snakesim.learning.costs.measure`: every CPU allocation and free), as
+snakesim's training runs it: gradients freed before the forward, the loss in the compute dtype.
 The predicted peak (`CostModel.memory(..., rules=CPU)`, the largest timeline event) must
 be close to the real one, in the same phase (forward, backward or optimizer step), and
 the gradients must appear when the timeline says: none after the forward, all of them
@@ -23,14 +23,14 @@ import pytest
 import torch
 from torch import nn
 
+from snakesim.learning.costs.measure import RealTimeline, measure_training_step
 from snakesim.learning.costs.model import CostModel
 from snakesim.learning.costs.precision import Precision
 from snakesim.learning.costs.rules import CPU
 from snakesim.learning.models.stack import LayerStack, ModelFactory, digits_cnn, init_parameters
 from snakesim.learning.models.vgg import mlp
 from snakesim.learning.objective import CAUSAL_LM, CLASSIFICATION, Objective
-from snakesim.learning.training import TrainConfig, make_optimizer
-from tests.unit.real_memory import RealTimeline, measure_step, storage_bytes
+from snakesim.learning.training import TrainConfig
 
 pytestmark = pytest.mark.slow
 
@@ -55,26 +55,9 @@ def _real_step(factory: ModelFactory, objective: Objective, shape: tuple[int, ..
     else:
         x = torch.rand(batch, *shape, generator=g)
     y = torch.randint(0, 10, (batch,), generator=g)
-    params = model.set_trainable(sorted(trainable))
-    opt = make_optimizer(params, TrainConfig(optimizer=optimizer, momentum=momentum,
-                                             weight_decay=weight_decay))
-    first = min(trainable)
-
-    def forward() -> torch.Tensor:
-        h = x
-        if first:
-            with torch.no_grad():
-                h = model.forward_range(x, 0, first)
-        return objective.loss(model.forward_range(h, first, len(model)), x, y)
-
-    forward().backward()  # type: ignore[no-untyped-call]
-    opt.step()
-    opt.zero_grad(set_to_none=True)
-    state = [v for s in opt.state.values() for k, v in s.items()
-             if isinstance(v, torch.Tensor) and k != "step"]
-    resident = storage_bytes([*model.parameters(), *model.buffers(), *state, x, y])
-    grads = sum(p.numel() * p.element_size() for p in params)
-    return measure_step(resident, forward, opt.step), resident, grads
+    cfg = TrainConfig(optimizer=optimizer, momentum=momentum, weight_decay=weight_decay,
+                      objective=objective, precision=precision)
+    return measure_training_step(model, trainable, x, y, cfg)
 
 
 def _check(costs: CostModel, real: RealTimeline, resident: int, grads: int,

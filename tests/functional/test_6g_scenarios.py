@@ -34,3 +34,22 @@ def test_fedavg_excludes_the_memory_poor_devices_that_snake_uses() -> None:
     for result in (snake, fedavg):
         assert result.summary["energy_j"] > 0
         assert set(result.frames["nodes"]["role"]) == {"server", "relay", "client"}
+
+
+def test_accelerator_example_runs_on_its_chips() -> None:
+    from snakesim.config.accelerators import ACCELERATORS
+
+    result = run_one_round("accelerators")
+    nodes = result.frames["nodes"].set_index("node")
+    assert nodes.loc["n1", "accelerator"] == "jetson-orin"
+    assert nodes.loc["n5", "accelerator"] == "epyc-7763/2"
+    assert nodes.loc["server", "memory_bytes"] == ACCELERATORS["h100"].memory_bytes
+    jobs = result.frames["computes"]
+    jobs = jobs[jobs["kind"] == "train"].set_index("node")
+    seconds = jobs["end_s"] - jobs["start_s"]
+    # Roofline time, not FLOPs over the derived rate: overheads and bytes count too.
+    plain = jobs["flops"] / nodes.loc[jobs.index, "compute_flops_per_s"]
+    assert (seconds > plain).all()
+    # A CUDA chip's jobs carry its cuBLAS workspace; a phone SoC's do not.
+    assert nodes.loc["n1", "peak_memory_bytes"] - nodes.loc["n3", "peak_memory_bytes"] \
+        == ACCELERATORS["jetson-orin"].workspace_bytes

@@ -86,7 +86,7 @@ class StepCost:
     forward_events: tuple[int, ...] = ()
     """Per group: bytes alive at its forward's peak (`snakesim.learning.costs.probe`)."""
     backward_events: tuple[int, ...] = ()
-    """Per group: bytes alive at its backward's peak, parameter gradients aside."""
+    """Per group: bytes alive at its backward's peak, its own gradients included."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import argparse
 
-from snakesim.learning.costs.model import CostModel, MemoryBreakdown
+from snakesim.learning.costs.breakdown import MemoryBreakdown
+from snakesim.learning.costs.model import CostModel
 from snakesim.learning.models.lm_models import lm_factory, load_lm_config
 from snakesim.learning.objective import CAUSAL_LM
 

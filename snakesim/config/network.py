@@ -1,9 +1,10 @@
-"""The network sections of a scenario: node budgets, links and topologies.
+"""The network sections of a scenario: links and topologies.
 
-Quantities accept units (see `snakesim.units`); node attributes may be drawn from
-distributions; topologies are generated (star, line, ring, mesh, tiered, geometric),
-listed (explicit) or read from a file. `snakesim.config.schema` re-exports everything
-here, so ``from snakesim.config.schema import StarTopology`` keeps working.
+Quantities accept units (see `snakesim.units`); node budgets are in
+`snakesim.config.node_budgets`; topologies are generated (star, line, ring, mesh,
+tiered, geometric), listed (explicit) or read from a file. `snakesim.config.schema`
+re-exports everything here, so ``from snakesim.config.schema import StarTopology``
+keeps working.
 """
 
 from __future__ import annotations
@@ -11,181 +12,25 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
-    Discriminator,
     Field,
     StrictFloat,
-    Tag,
     model_validator,
 )
 
-from snakesim.config.accelerators import ACCELERATORS, Accelerator, AcceleratorName
 from snakesim.config.graphfile import file_nodes, read_graph
+from snakesim.config.node_budgets import AcceleratorChoice
 from snakesim.config.presets import LinkPreset, NodeTier
 from snakesim.config.quantities import (
     BitsPerSecond,
     Bytes,
-    FlopsPerSecond,
     Joules,
     NonNegSeconds,
     OutageSeconds,
-    Watts,
 )
 from snakesim.config.strategies import Frozen
-
-T = TypeVar("T", float, int)
-
-
-# --------------------------------------------------------------------------- nodes
-class Fixed(Frozen, Generic[T]):
-    """The same value for every node."""
-
-    dist: Literal["fixed"]
-    value: T
-
-
-class Uniform(Frozen, Generic[T]):
-    """Values drawn uniformly in ``[low, high]`` from the run's ``nodes`` RNG stream."""
-
-    dist: Literal["uniform"]
-    low: T
-    high: T
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Uniform[T]:
-        if self.high < self.low:
-            raise ValueError("high must be >= low")
-        return self
-
-
-class LogNormal(Frozen, Generic[T]):
-    """Values ``median * exp(sigma * N(0, 1))`` drawn from the ``nodes`` RNG stream."""
-
-    dist: Literal["lognormal"]
-    median: T
-    sigma: float = Field(ge=0, le=4)  # e^4 per standard deviation keeps draws finite
-
-
-class Listed(Frozen, Generic[T]):
-    """One value per client node, in topology order."""
-
-    dist: Literal["list"]
-    values: list[T] = Field(min_length=1)
-
-
-def _spread_kind(value: object) -> str:
-    # A mapping is a distribution; anything else must be a quantity. Deciding up front
-    # keeps errors to the branch the user meant instead of one per union member.
-    return "<spread>" if isinstance(value, (dict, BaseModel)) else "<quantity>"
-
-
-def _spread(quantity: type) -> object:
-    """A node attribute: a plain quantity or one of the distributions above."""
-    dists = Annotated[
-        Fixed[quantity] | Uniform[quantity] | LogNormal[quantity] | Listed[quantity],  # type: ignore[valid-type]
-        Field(discriminator="dist"),
-    ]
-    return Annotated[
-        Annotated[quantity, Tag("<quantity>")] | Annotated[dists, Tag("<spread>")],
-        Discriminator(_spread_kind),
-    ]
-
-
-ComputeSpread = _spread(FlopsPerSecond)
-SizeSpread = _spread(Bytes)
-
-Spread = float | Fixed[float] | Uniform[float] | LogNormal[float] | Listed[float]
-"""What a node attribute resolves to after validation (quantities are floats)."""
-
-
-class AcceleratorSpec(Frozen):
-    """An accelerator preset; for a CPU preset, optionally the share of ``cores`` cores.
-
-    A plain name (``accelerator: h100``) is the same as ``{preset: h100}``.
-    """
-
-    preset: AcceleratorName
-    cores: int | None = Field(default=None, ge=1)
-
-    @model_validator(mode="after")
-    def _cores_of_a_cpu(self) -> AcceleratorSpec:
-        chip = ACCELERATORS[self.preset]
-        if self.cores is not None and (chip.kind != "cpu" or self.cores > chip.cores):
-            raise ValueError(f"cores: only a CPU preset takes a share of its cores, at "
-                             f"most {chip.cores} for {self.preset}" if chip.kind == "cpu"
-                             else f"cores: {self.preset} is not a CPU preset")
-        return self
-
-    def resolve(self) -> Accelerator:
-        """The preset's figures (scaled to ``cores``)."""
-        chip = ACCELERATORS[self.preset]
-        return chip if self.cores is None else chip.scaled(self.cores)
-
-
-AcceleratorChoice = AcceleratorName | AcceleratorSpec
-"""A node's accelerator: a preset name or an `AcceleratorSpec`."""
-
-
-def resolve_accelerator(choice: AcceleratorChoice) -> Accelerator:
-    """The figures of an accelerator choice."""
-    if isinstance(choice, AcceleratorSpec):
-        return choice.resolve()
-    return ACCELERATORS[choice]
-
-
-class NodeValues(Frozen):
-    """Fixed attribute values for one node (the server, or a per-node override).
-
-    ``accelerator`` names the node's chip (see `snakesim.config.accelerators`): its
-    compute time follows the roofline time model and its memory budget is the chip's
-    unless ``memory`` is given; ``compute`` is then derived, so giving both is an error.
-    """
-
-    accelerator: AcceleratorChoice | None = None
-    compute: FlopsPerSecond | None = None
-    memory: Bytes | None = None
-    storage: Bytes | None = None
-    energy_per_flop: Joules | None = None
-    idle_power: Watts | None = None
-
-    @model_validator(mode="after")
-    def _one_compute(self) -> NodeValues:
-        if self.accelerator is not None and self.compute is not None:
-            raise ValueError("compute: the accelerator decides the compute time; give "
-                             "compute or accelerator, not both")
-        return self
-
-
-class NodesSpec(Frozen):
-    """Compute (FLOP/s), memory and storage budgets of the nodes.
-
-    The three attributes apply to every client node (a non-server node): a quantity
-    (same for all), or a distribution drawn per node from the run seed. The server, if
-    the topology has one, takes ``server``. ``overrides`` then set single nodes by name.
-    Energy (optional, default 0): ``energy_per_flop`` (J per FLOP computed) and
-    ``idle_power`` (W while not computing), for clients; the server and overrides may
-    set their own. ``accelerator`` names the clients' chip (see `NodeValues`).
-    """
-
-    accelerator: AcceleratorChoice | None = None
-    compute: ComputeSpread = 10e9  # type: ignore[valid-type]
-    memory: SizeSpread = 4e9  # type: ignore[valid-type]
-    storage: SizeSpread = 32e9  # type: ignore[valid-type]
-    energy_per_flop: Joules = 0.0
-    idle_power: Watts = 0.0
-    server: NodeValues = NodeValues(compute=1e12, memory=64e9, storage=1e12)
-    overrides: dict[str, NodeValues] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _one_compute(self) -> NodesSpec:
-        if self.accelerator is not None and "compute" in self.model_fields_set:
-            raise ValueError("compute: the accelerator decides the compute time; give "
-                             "compute or accelerator, not both")
-        return self
-
 
 # --------------------------------------------------------------------------- links
 LossRate = Annotated[float, Field(ge=0, lt=1)]

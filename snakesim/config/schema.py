@@ -1,7 +1,8 @@
 """The scenario schema: frozen pydantic models, unknown keys rejected.
 
-A scenario says what to train (data, model, training), on which network (topology,
-nodes, links: `snakesim.config.network`, re-exported here) and how (strategy).
+A scenario says what to train (data, model, training), on which network (topology and
+links: `snakesim.config.network`; nodes: `snakesim.config.node_budgets`; both
+re-exported here) and how (strategy).
 Quantities accept units (see `snakesim.units`).
 Cross-references between sections (node names in overrides, routes, servers) are
 checked by `snakesim.config.checks`, which reports them with key paths.
@@ -21,34 +22,36 @@ from pydantic import (
 
 from snakesim.config.execution import ExecutionSpec
 from snakesim.config.network import (
-    ComputeSpread,
     ExplicitTopology,
     FileAttribute,
     FileTopology,
-    Fixed,
     GeometricTopology,
     LineTopology,
     LinksSpec,
     LinkValues,
-    Listed,
-    LogNormal,
     LossRate,
     MeshTopology,
     NetworkSpec,
     NodeCount,
-    NodesSpec,
-    NodeValues,
     RingTopology,
-    SizeSpread,
-    Spread,
     StarTopology,
     Tier,
     TieredTopology,
     Topology,
-    Uniform,
     client_names,
     node_names,
     tier_names,
+)
+from snakesim.config.node_budgets import (
+    ComputeSpread,
+    Fixed,
+    Listed,
+    LogNormal,
+    NodesSpec,
+    NodeValues,
+    SizeSpread,
+    Spread,
+    Uniform,
 )
 from snakesim.config.outages import OutagesSpec
 from snakesim.config.strategies import Frozen, Strategy

@@ -33,7 +33,7 @@ from snakesim.experiments.build import (
     scenario_model,
 )
 from snakesim.experiments.execution import execution_summary, make_batcher, resolve_device
-from snakesim.learning.costs.model import tensor_bytes
+from snakesim.learning.costs.breakdown import tensor_bytes
 from snakesim.learning.data.datasets import Dataset
 from snakesim.learning.data.heterogeneity import label_heterogeneity
 from snakesim.learning.data.partition import by_source, dirichlet, iid, quantity_skew, shards

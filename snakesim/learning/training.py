@@ -22,8 +22,9 @@ import torch
 from torch import nn
 
 from snakesim.errors import ConfigurationError
+from snakesim.learning.costs.breakdown import MemoryBreakdown
 from snakesim.learning.costs.counting import Work
-from snakesim.learning.costs.model import CostModel, MemoryBreakdown
+from snakesim.learning.costs.model import CostModel
 from snakesim.learning.costs.precision import FP32, Precision
 from snakesim.learning.costs.rules import GENERIC, DeviceRules
 from snakesim.learning.costs.timeline import Event

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 
 from snakesim.config.accelerators import Accelerator
-from snakesim.config.network import AcceleratorChoice, resolve_accelerator
+from snakesim.config.node_budgets import AcceleratorChoice, resolve_accelerator
 from snakesim.config.presets import NODES
 from snakesim.config.schema import (
     Fixed,

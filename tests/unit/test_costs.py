@@ -14,7 +14,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from snakesim.learning.costs.model import CostModel, tensor_bytes
+from snakesim.learning.costs.breakdown import tensor_bytes
+from snakesim.learning.costs.model import CostModel
 from snakesim.learning.costs.optimizer_step import optimizer_slots
 from snakesim.learning.costs.precision import Precision
 from snakesim.learning.costs.probe import saved_storages

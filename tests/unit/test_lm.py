@@ -20,7 +20,8 @@ import torch
 
 from snakesim.config.strategies import LoraSpec
 from snakesim.errors import ConfigurationError, MissingDependencyError
-from snakesim.learning.costs.model import CostModel, tensor_bytes
+from snakesim.learning.costs.breakdown import tensor_bytes
+from snakesim.learning.costs.model import CostModel
 from snakesim.learning.models.lm import (
     DecoderBlock,
     require_transformers,

@@ -15,7 +15,8 @@ from functools import cache
 import pytest
 import torch
 
-from snakesim.learning.costs.model import CostModel, MemoryBreakdown
+from snakesim.learning.costs.breakdown import MemoryBreakdown
+from snakesim.learning.costs.model import CostModel
 from snakesim.learning.costs.precision import Precision
 from snakesim.learning.costs.probe import saved_storages
 from snakesim.learning.models.lm_models import lm_factory, load_lm_config

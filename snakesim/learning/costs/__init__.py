@@ -8,6 +8,7 @@
 - `precision`: storage formats and mixed-precision rules (what each tensor costs).
 """
 
-from snakesim.learning.costs.model import CostModel, MemoryBreakdown, StepCost, tensor_bytes
+from snakesim.learning.costs.breakdown import MemoryBreakdown, StepCost, tensor_bytes
+from snakesim.learning.costs.model import CostModel
 
 __all__ = ["CostModel", "MemoryBreakdown", "StepCost", "tensor_bytes"]

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import torch
 
 from snakesim.learning.costs.attention import FusedAttention
+from snakesim.learning.costs.breakdown import MemoryBreakdown, tensor_bytes
 from snakesim.learning.costs.counting import OpCounter
-from snakesim.learning.costs.model import MemoryBreakdown, tensor_bytes
 from snakesim.learning.costs.optimizer_step import optimizer_slots
 from snakesim.learning.costs.precision import FP32, Precision, half_copy_bytes, half_probe_model
 from snakesim.learning.costs.probe import probe_copy, saved_storages

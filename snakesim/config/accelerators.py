@@ -26,7 +26,7 @@ are not fitted to any measurement of snakesim:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Literal
 
 GIB = 1024**3
@@ -54,7 +54,6 @@ class Accelerator:
     kernel_overhead_s: float = 5e-6
     workspace_bytes: int = 0
     """Kernel-library workspaces allocated once per process (cuBLAS on CUDA)."""
-    note: str = field(default="", compare=False)
 
     def flops_per_s(self, dtype: str) -> float:
         """Sustained matmul FLOP/s at ``dtype`` (peak x matmul efficiency)."""
@@ -75,11 +74,9 @@ class Accelerator:
         if cores == self.cores:
             return self
         f = cores / self.cores
-        peak = {k: v * f for k, v in self.peak_flops.items()}
-        return Accelerator(f"{self.name}/{cores}", self.kind, peak,
-                           self.memory_bandwidth * f, self.memory_bytes, self.source,
-                           cores, self.matmul_efficiency, self.bandwidth_efficiency,
-                           self.kernel_overhead_s, self.workspace_bytes, self.note)
+        return replace(self, name=f"{self.name}/{cores}", cores=cores,
+                       peak_flops={k: v * f for k, v in self.peak_flops.items()},
+                       memory_bandwidth=self.memory_bandwidth * f)
 
 
 # cuBLAS workspace PyTorch allocates per handle and stream: 32 MiB on Hopper (sm90+),

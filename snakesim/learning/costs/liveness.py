@@ -50,11 +50,6 @@ class LiveBytes(TorchDispatchMode):  # type: ignore[no-untyped-call]
         """Start a new peak from the bytes alive now."""
         self.peak = self.live
 
-    def forget(self, tensor: torch.Tensor) -> None:
-        """Stop counting ``tensor``'s storage (it is accounted for elsewhere)."""
-        key = tensor.untyped_storage()._cdata
-        self.live -= self._tracked.pop(key, 0)
-
     def _free(self, key: int) -> None:
         self.live -= self._tracked.pop(key, 0)
 

@@ -116,6 +116,7 @@ class CostModel:
         self._slots = optimizer_slots(optimizer, momentum)
         self._steps: dict[tuple[tuple[int, ...], int, DeviceRules], StepCost] = {}
         self._updates: dict[tuple[tuple[int, ...], bool], Work] = {}
+        self._memories: dict[tuple[object, ...], MemoryBreakdown] = {}
         self._forwards: dict[tuple[int, int], StepCost] = {}
         self._half_bytes: dict[int, int] = {}
         self._prober = GroupProber(self._probe_model, self.objective, self._input_shape,
@@ -238,9 +239,16 @@ class CostModel:
         ``frozen_dtype`` is the format the node holds its frozen groups in (trainable
         groups stay as stored); ``rules`` are the node's device rules. The peak is the
         largest event of the step's allocation timeline
-        (`snakesim.learning.costs.timeline`).
+        (`snakesim.learning.costs.timeline`). Cached: every client of a round asks.
         """
-        chosen = sorted(set(trainable))
+        key = (tuple(sorted(set(trainable))), batch_size, teacher, frozen_dtype, rules)
+        if key not in self._memories:
+            self._memories[key] = self._memory(list(key[0]), batch_size, teacher,
+                                               frozen_dtype, rules)
+        return self._memories[key]
+
+    def _memory(self, chosen: list[int], batch_size: int, teacher: bool, frozen_dtype: str,
+                rules: DeviceRules) -> MemoryBreakdown:
         grads = [self._param_bytes[i] if i in chosen else 0 for i in range(self.n_groups)]
         trained = sum(grads)
         weights = self._unlisted_bytes + sum(

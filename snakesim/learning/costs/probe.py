@@ -231,10 +231,6 @@ class GroupProber:
         self.inputs(batch_size)
         return self._nograd_peak[batch_size]
 
-    def forward_flops(self, batch_size: int) -> list[float]:
-        """No-grad forward FLOPs of each group."""
-        return [w.flops for w in self.forward_work(batch_size)]
-
     def group(self, index: int, batch_size: int, input_grad: bool,
               trained: tuple[bool, ...], fused_fp32_gqa: bool = False) -> GroupCost:
         """The cost of group ``index`` in a step (forward with saving, and backward).

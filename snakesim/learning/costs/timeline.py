@@ -73,8 +73,3 @@ def step_timeline(resident: int, first: int, forward_events: Sequence[int],
         grads += group_gradients[i]
     events.append(Event("optimizer step", resident + held + grads + scratch))
     return tuple(events)
-
-
-def peak(events: Sequence[Event]) -> Event:
-    """The event with the most bytes alive (the first of equals)."""
-    return max(events, key=lambda e: e.bytes)

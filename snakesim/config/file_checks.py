@@ -14,7 +14,8 @@ from snakesim.config.file_links import (
     link_latency,
     unit_problems,
 )
-from snakesim.config.network import FileTopology, LinksSpec, NodeMatch, relay_names
+from snakesim.config.file_topology import FileTopology, NodeMatch, relay_names
+from snakesim.config.network import LinksSpec
 from snakesim.errors import ConfigurationError, Problem
 from snakesim.units import Dimension, format_quantity
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import networkx as nx
 
-from snakesim.config.geodesy import great_circle_m
-from snakesim.config.graphfile import read_graph
-from snakesim.config.network import (
+from snakesim.config.file_topology import (
     FileAttribute,
     FileLatency,
     FileTopology,
     NodeCoordinates,
     label_attribute,
 )
+from snakesim.config.geodesy import great_circle_m
+from snakesim.config.graphfile import read_graph
 from snakesim.config.quantities import RANGES
 from snakesim.errors import ConfigurationError, Problem
 from snakesim.units import UNITS, Dimension, parse_quantity

@@ -21,13 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from snakesim.errors import SnakesimError
+
+if TYPE_CHECKING:
+    from snakesim.config.schema import Scenario
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Simulate distributed learning over 6G networks, with real training.")
@@ -189,6 +192,7 @@ def run(
     from snakesim.experiments.store import prepare_out
 
     scenario = load_scenario(file, seed=seed, execution=_execution(device, batch_clients))
+    _warn(file, scenario)
     if cost_only:
         scenario = scenario.model_copy(update={"mode": "cost_only"})
     target = prepare_out(out_dir or Path("results") / scenario.name,
@@ -213,6 +217,14 @@ def run(
         out.print(f"results in {target}/ (wall time {time.perf_counter() - started:.1f} s)")
 
 
+def _warn(file: Path, scenario: Scenario) -> None:
+    """Print the scenario's warnings (`snakesim.config.checks.scenario_warnings`)."""
+    from snakesim.config.checks import scenario_warnings
+
+    for line in scenario_warnings(scenario):
+        err.print(f"warning: {file}: {line}", markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command()
 @_friendly
 def validate(files: list[Path] = typer.Argument(..., help="Scenario or sweep YAML "
@@ -235,7 +247,7 @@ def validate(files: list[Path] = typer.Argument(..., help="Scenario or sweep YAM
                 points = len(load_sweep(file).points)
                 out.print(f"{file}: ok (a sweep of {points} points)")
                 continue
-            validate_scenario(data, str(file))
+            _warn(file, validate_scenario(data, str(file)))
             out.print(f"{file}: ok")
         except ScenarioError as error:
             problems.extend(str(error).splitlines())

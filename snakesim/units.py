@@ -1,9 +1,11 @@
-"""Physical quantities written with units: time, data size, bandwidth, compute rate.
+"""Physical quantities written with units: time, data size, bandwidth, compute rate,
+energy, power, and the distances and speeds of links read from topology files.
 
-Scenario files may write ``"5 ms"``, ``"100 Mbps"``, ``"1.5 GB"``, ``"20 GFLOPS"`` or a
-plain number, which is taken in the SI base unit of its dimension (seconds, bytes,
-bits per second, FLOP per second). Parsing raises `ValueError` with a message that
-states the rule, so the config layer can turn it into a located error.
+Scenario files may write ``"5 ms"``, ``"100 Mbps"``, ``"1.5 GB"``, ``"20 GFLOPS"``,
+``"120 km"``, ``"2e8 m/s"`` or a plain number, which is taken in the SI base unit of its
+dimension (seconds, bytes, bits per second, FLOP per second, metres, metres per
+second). Parsing raises `ValueError` with a message that states the rule, so the config
+layer can turn it into a located error.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class Dimension(str, Enum):
     COMPUTE = "compute"
     ENERGY = "energy"
     POWER = "power"
+    DISTANCE = "distance"
+    SPEED = "speed"
 
 
 _SI = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
@@ -49,15 +53,20 @@ def _unit_table() -> dict[Dimension, dict[str, float]]:
     scales = {**{p: f for p, f in _SI.items() if p != "K"}, **small}
     energy = {f"{p}J": f for p, f in scales.items()} | {"Wh": 3600.0, "kWh": 3.6e6}
     power = {f"{p}W": f for p, f in scales.items()}
+    # Lengths and speeds of links read from topology files (distances in km or miles).
+    distance = {"m": 1.0, "km": 1e3, "mi": 1609.344}
+    speed = {"m/s": 1.0, "km/s": 1e3, "km/h": 1 / 3.6}
     return {Dimension.TIME: time, Dimension.SIZE: size, Dimension.BANDWIDTH: bandwidth,
-            Dimension.COMPUTE: compute, Dimension.ENERGY: energy, Dimension.POWER: power}
+            Dimension.COMPUTE: compute, Dimension.ENERGY: energy, Dimension.POWER: power,
+            Dimension.DISTANCE: distance, Dimension.SPEED: speed}
 
 
 UNITS: dict[Dimension, dict[str, float]] = _unit_table()
 """Accepted unit symbols per dimension, mapped to their factor to the SI base unit."""
 
 BASE_UNIT = {Dimension.TIME: "s", Dimension.SIZE: "B", Dimension.BANDWIDTH: "bps",
-             Dimension.COMPUTE: "FLOPS", Dimension.ENERGY: "J", Dimension.POWER: "W"}
+             Dimension.COMPUTE: "FLOPS", Dimension.ENERGY: "J", Dimension.POWER: "W",
+             Dimension.DISTANCE: "m", Dimension.SPEED: "m/s"}
 
 MAX_TEXT = 64
 """The longest string read as a quantity (``"1.5e-3 GFLOPS"`` needs 13 characters)."""
@@ -118,7 +127,8 @@ def parse_quantity(value: object, dimension: Dimension) -> float:
 def _example(dimension: Dimension) -> str:
     return {Dimension.TIME: "'5 ms'", Dimension.SIZE: "'1.5 GB'",
             Dimension.BANDWIDTH: "'100 Mbps'", Dimension.COMPUTE: "'20 GFLOPS'",
-            Dimension.ENERGY: "'2 pJ'", Dimension.POWER: "'3 W'"}[dimension]
+            Dimension.ENERGY: "'2 pJ'", Dimension.POWER: "'3 W'",
+            Dimension.DISTANCE: "'120 km'", Dimension.SPEED: "'2e8 m/s'"}[dimension]
 
 
 def _common(dimension: Dimension) -> list[str]:
@@ -129,6 +139,8 @@ def _common(dimension: Dimension) -> list[str]:
         Dimension.COMPUTE: ["FLOPS", "MFLOPS", "GFLOPS", "TFLOPS", "PFLOPS"],
         Dimension.ENERGY: ["fJ", "pJ", "nJ", "uJ", "mJ", "J", "kJ", "Wh", "kWh"],
         Dimension.POWER: ["uW", "mW", "W", "kW"],
+        Dimension.DISTANCE: ["m", "km", "mi"],
+        Dimension.SPEED: ["m/s", "km/s", "km/h"],
     }[dimension]
 
 
@@ -140,6 +152,10 @@ def format_quantity(value: float, dimension: Dimension) -> str:
             if abs(value) >= factor:
                 return f"{value / factor:.3g} {prefix}{base}"
         return f"{value / 1e-15:.3g} f{base}"
+    if dimension in (Dimension.DISTANCE, Dimension.SPEED):
+        kilo = "km" if dimension is Dimension.DISTANCE else "km/s"
+        return (f"{value / 1e3:.3g} {kilo}" if abs(value) >= 1e3
+                else f"{value:.3g} {base}")
     if dimension is Dimension.TIME:
         for unit, factor in (("h", 3600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3),
                              ("us", 1e-6)):

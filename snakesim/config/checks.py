@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import networkx as nx
 
-from snakesim.config.file_links import mapping_problems
+from snakesim.config.file_checks import file_problems, file_warnings
 from snakesim.config.model_checks import model_problems, partition_problems, scale_problems
 from snakesim.config.schema import (
     ExplicitTopology,
@@ -43,7 +43,19 @@ def check_scenario(scenario: Scenario) -> list[Problem]:
 def _file_links(s: Scenario) -> list[Problem]:
     if not isinstance(s.topology, FileTopology):
         return []
-    return mapping_problems(s.topology, s.links)
+    return file_problems(s.topology, s.links)
+
+
+def scenario_warnings(scenario: Scenario) -> list[str]:
+    """Lines about a sound scenario that may not do what its author expects.
+
+    Today: a topology file whose links give no latency or bandwidth, so that every link
+    takes the ``links`` default. The CLI prints each as ``warning: <file>: <line>`` on
+    ``validate`` and ``run``; nothing else changes.
+    """
+    if not isinstance(scenario.topology, FileTopology):
+        return []
+    return file_warnings(scenario.topology, scenario.links)
 
 
 def _outages(s: Scenario) -> Iterator[Problem]:

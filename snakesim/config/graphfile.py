@@ -27,21 +27,52 @@ from snakesim.errors import ConfigurationError
 WHERE = "topology.path"
 
 
-def read_graph(path: str, fmt: str = "auto") -> nx.Graph:
+def read_graph(path: str, fmt: str = "auto", names: str | None = None) -> nx.Graph:
     """The undirected graph in ``path`` (``graphml`` or ``node_link`` JSON).
 
-    Node names are the file's ids converted with ``str()``.
+    Node names are the file's ids converted with ``str()``, or with ``names`` the text
+    of that node attribute (topohub's ``name``, the Topology Zoo's ``label``); a node's
+    id is then kept as its ``id`` attribute.
 
     Raises
     ------
     ConfigurationError
         ``topology.path: <file>: ...`` if the file is missing, unreadable, too large,
         malformed, of another format, a multigraph, or has more nodes or links than the
-        limits allow.
+        limits allow; ``topology.names.attribute: ...`` if a node lacks the ``names``
+        attribute or two nodes share a name.
     """
     file = Path(path).expanduser()
     stamp = file.stat().st_mtime_ns if file.is_file() else -1
-    return _read(str(file), fmt, stamp, current_limits()).copy()
+    if names is None:
+        return _read(str(file), fmt, stamp, current_limits()).copy()
+    return _named(str(file), fmt, stamp, current_limits(), names).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _named(path: str, fmt: str, stamp: int, limits: Limits, attribute: str) -> nx.Graph:
+    graph = _read(path, fmt, stamp, limits)
+    where = "topology.names.attribute"
+    labels: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for node, data in graph.nodes(data=True):
+        label = data.get(attribute)
+        if label is None or isinstance(label, (dict, list)) or not str(label).strip():
+            raise ConfigurationError(f"{where}: {path}: node {node} has no usable "
+                                     f"'{attribute}' (got {_short(label)})")
+        text = str(label).strip()
+        if text in owner:
+            # Falling back to ids would make server: and overrides name other nodes
+            # than the user meant; a duplicate is the user's to resolve.
+            raise ConfigurationError(f"{where}: {path}: nodes {owner[text]} and {node} are "
+                                     f"both named '{text}'; names must be unique (got "
+                                     f"{text})")
+        owner[text] = node
+        labels[node] = text
+    renamed = nx.relabel_nodes(graph, labels, copy=True)
+    for node, text in labels.items():
+        renamed.nodes[text]["id"] = node
+    return renamed
 
 
 @functools.lru_cache(maxsize=16)
@@ -166,6 +197,6 @@ def _short(value: object) -> str:
     return json.dumps(value)[:60]
 
 
-def file_nodes(path: str, fmt: str = "auto") -> list[str]:
-    """Node names of a topology file, in file order."""
-    return list(read_graph(path, fmt).nodes)
+def file_nodes(path: str, fmt: str = "auto", names: str | None = None) -> list[str]:
+    """Node names of a topology file, in file order (see `read_graph` for ``names``)."""
+    return list(read_graph(path, fmt, names).nodes)

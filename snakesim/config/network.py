@@ -2,9 +2,9 @@
 
 Quantities accept units (see `snakesim.units`); node budgets are in
 `snakesim.config.node_budgets`; topologies are generated (star, line, ring, mesh,
-tiered, geometric), listed (explicit) or read from a file. `snakesim.config.schema`
-re-exports everything here, so ``from snakesim.config.schema import StarTopology``
-keeps working.
+tiered, geometric), listed (explicit) or read from a file (its schema is in
+`snakesim.config.file_topology`). `snakesim.config.schema` re-exports everything here,
+so ``from snakesim.config.schema import StarTopology`` keeps working.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from snakesim.config.file_topology import FileTopology, label_attribute, relay_names
 from snakesim.config.graphfile import file_nodes, read_graph
 from snakesim.config.node_budgets import AcceleratorChoice
 from snakesim.config.presets import LinkPreset, NodeTier
@@ -172,32 +173,6 @@ class GeometricTopology(Frozen):
         return self
 
 
-class FileAttribute(Frozen):
-    """Where a link quantity comes from in a topology file: an edge attribute and its unit.
-
-    ``unit`` is the unit of the file's plain numbers (``ms``, ``Mbps``); without it the
-    numbers are SI (seconds, bit/s) or strings with their own units.
-    """
-
-    attribute: str
-    unit: str | None = None
-
-
-class FileTopology(Frozen):
-    """Nodes and links read from a GraphML or node-link JSON file.
-
-    ``latency`` and ``bandwidth`` map edge attributes of the file to link quantities;
-    an unmapped quantity takes the ``links`` default. Node names are the file's ids.
-    """
-
-    kind: Literal["file"]
-    path: str
-    format: Literal["auto", "graphml", "node_link"] = "auto"
-    latency: FileAttribute | None = None
-    bandwidth: FileAttribute | None = None
-    server: str | None = None
-
-
 class Tier(Frozen):
     """One tier of a tiered topology (see `TieredTopology`)."""
 
@@ -285,7 +260,7 @@ def node_names(topology: Topology) -> list[str]:
     if isinstance(topology, TieredTopology):
         return [name for tier in tier_names(topology) for name in tier]
     if isinstance(topology, FileTopology):
-        return file_nodes(topology.path, topology.format)
+        return file_nodes(topology.path, topology.format, label_attribute(topology))
     if isinstance(topology, StarTopology):
         clients = topology.clients
         names = [f"n{i + 1}" for i in range(clients)] if isinstance(clients, int) else clients
@@ -295,9 +270,11 @@ def node_names(topology: Topology) -> list[str]:
 
 
 def client_names(topology: Topology) -> list[str]:
-    """The learning nodes: every node except the server (and a tiered topology's relays)."""
+    """The learning nodes: every node except the server and relays (a tiered topology's
+    middle tiers, a file's ``relays``)."""
     if isinstance(topology, TieredTopology):
         return [n for n in tier_names(topology)[-1] if n != topology.server]
+    if isinstance(topology, FileTopology):
+        relays = set(relay_names(topology))
+        return [n for n in node_names(topology) if n != topology.server and n not in relays]
     return [n for n in node_names(topology) if n != topology.server]
-
-

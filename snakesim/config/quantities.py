@@ -20,11 +20,14 @@ RANGES: dict[Dimension, tuple[float, float]] = {
     Dimension.COMPUTE: (1.0, 1e21),
     Dimension.ENERGY: (1e-18, 1e3),
     Dimension.POWER: (1e-9, 1e9),
+    Dimension.DISTANCE: (1e-3, 1e12),
+    Dimension.SPEED: (1.0, 299_792_458.0),
 }
 """The physical range of each dimension: any value above the second bound is refused,
 and so is a value below the first where the quantity must be positive. The bounds are
 far beyond real hardware (1 ns to 31 years, 1 B to 1 EB, 1 bit/s to 1 Pbit/s, up to
-1 ZFLOP/s, up to 1 kJ per bit or FLOP, up to 1 GW) and keep every derived time, count
+1 ZFLOP/s, up to 1 kJ per bit or FLOP, up to 1 GW, up to 1e12 m, 1 m/s to the speed
+of light) and keep every derived time, count
 and energy finite."""
 
 
@@ -71,3 +74,6 @@ Joules = Annotated[float, _quantity(Dimension.ENERGY, allow_zero=True), _AS_FLOA
 """An energy in joules that may be zero (accepts ``"2 pJ"``)."""
 Watts = Annotated[float, _quantity(Dimension.POWER, allow_zero=True), _AS_FLOAT]
 """A power in watts that may be zero (accepts ``"3 W"``)."""
+MetresPerSecond = Annotated[float, _quantity(Dimension.SPEED, allow_zero=False), _AS_FLOAT]
+"""A positive speed in metres per second, at most the speed of light (accepts
+``"2e8 m/s"``, ``"200000 km/s"``): a signal's propagation speed."""

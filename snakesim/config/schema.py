@@ -21,10 +21,16 @@ from pydantic import (
 )
 
 from snakesim.config.execution import ExecutionSpec
+from snakesim.config.file_topology import (
+    FileAttribute,
+    FileLatency,
+    FileTopology,
+    NodeCoordinates,
+    NodeLabels,
+    NodeMatch,
+)
 from snakesim.config.network import (
     ExplicitTopology,
-    FileAttribute,
-    FileTopology,
     GeometricTopology,
     LineTopology,
     LinksSpec,
@@ -67,6 +73,7 @@ __all__ = [  # the network sections are re-exported: they are part of the schema
     "DirichletPartition",
     "ExplicitTopology",
     "FileAttribute",
+    "FileLatency",
     "FileTopology",
     "Fixed",
     "GeometricTopology",
@@ -81,7 +88,10 @@ __all__ = [  # the network sections are re-exported: they are part of the schema
     "MeshTopology",
     "ModelSpec",
     "NetworkSpec",
+    "NodeCoordinates",
     "NodeCount",
+    "NodeLabels",
+    "NodeMatch",
     "NodeValues",
     "NodesSpec",
     "Partition",

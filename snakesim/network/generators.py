@@ -15,8 +15,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from snakesim.config.file_links import link_quantity
-from snakesim.config.graphfile import read_graph
+from snakesim.config.file_links import file_graph_of, link_bandwidth, link_latency
 from snakesim.config.presets import LINKS
 from snakesim.config.schema import (
     FileTopology,
@@ -90,19 +89,22 @@ def geometric_graph(topology: GeometricTopology, names: list[str], links: LinksS
 def file_graph(topology: FileTopology, links: LinksSpec) -> nx.Graph:
     """The graph of a topology file with ``latency``/``bandwidth`` mapped from attributes.
 
+    Nodes are named as the scenario names them (ids, or ``topology.names``); the file's
+    other node attributes are not carried over.
+
     Raises
     ------
     ConfigurationError
-        If a mapped attribute is missing on a link or is not a valid quantity.
+        If a mapped attribute or coordinate is missing or is not a valid quantity.
     """
-    source = read_graph(topology.path, topology.format)
+    source = file_graph_of(topology)
     graph = nx.Graph()
     graph.add_nodes_from(source.nodes)
     for u, v, data in source.edges(data=True):
-        graph.add_edge(u, v, latency=link_quantity(topology.latency, data, u, v, "latency",
-                                                   float(links.latency)),
-                       bandwidth=link_quantity(topology.bandwidth, data, u, v, "bandwidth",
-                                               float(links.bandwidth)))
+        graph.add_edge(u, v, latency=link_latency(topology.latency, source, u, v,
+                                                  float(links.latency)),
+                       bandwidth=link_bandwidth(topology.bandwidth, data, u, v,
+                                                float(links.bandwidth)))
     if not nx.is_connected(graph):
         parts = sorted(sorted(c)[0] for c in nx.connected_components(graph))
         raise ConfigurationError(f"topology.path: {topology.path} is not connected "

@@ -117,6 +117,12 @@ def draw_nodes(scenario_nodes: NodesSpec, topology: Topology,
         name: {attr: drawn[attr][i] for attr in _ATTRS} for i, name in enumerate(clients)}
     if server is not None:
         values[server] = _server_values(scenario_nodes, rng)
+    for name in names:
+        # A relay (a tiered topology's middle tiers, a file's relays) only forwards: it
+        # takes the server's written budgets, else 0; a tier preset may replace them.
+        if name not in values:
+            values[name] = {attr: float(getattr(scenario_nodes.server, attr) or 0.0)
+                            for attr in _ATTRS}
     for name in values:  # energy is not drawn: plain values, server and overrides aside
         own = scenario_nodes.server if name == server else None
         for attr in _ENERGY:
@@ -194,7 +200,7 @@ def _set_fields(values: NodeValues) -> dict[str, float]:
 def _tiers(spec: NodesSpec, topology: Topology, values: dict[str, dict[str, float]]) -> None:
     """Budgets from a tiered topology's node presets (before per-node overrides).
 
-    Relays take their tier's preset, or the server's values without one. Clients take
+    Relays take their tier's preset, or keep the server's values without one. Clients take
     their tier's preset for every attribute the scenario's ``nodes`` section leaves at
     its default (an attribute written there applies to all clients as usual); the server
     takes its tier's preset unless ``nodes.server`` is written.
@@ -206,10 +212,6 @@ def _tiers(spec: NodesSpec, topology: Topology, values: dict[str, dict[str, floa
     for tier, names in zip(topology.tiers, tier_names(topology), strict=True):
         preset = NODES[tier.node] if tier.node is not None else None
         for name in names:
-            if name not in values:  # a relay
-                values[name] = {attr: float(getattr(spec.server, attr) or 0.0)
-                                for attr in _ATTRS}
-                values[name].update({a: float(getattr(spec, a)) for a in _ENERGY})
             if preset is None or (name == topology.server and "server" in written):
                 continue
             for attr, value in (("compute", preset.compute_flops_per_s),

@@ -279,7 +279,7 @@ def file_cases(folder: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
         yield "topology-file", name.replace(".", "-"), {
             "name": "quick", "topology": {"kind": "file", "path": f"files/{name}"},
             "training": {"rounds": 1}, "strategy": {"name": "fedavg", "server": "a"}}
-    for name, latency in [("unit-km", {"attribute": "dist", "unit": "km"}),
+    for name, latency in [("unit-kg", {"attribute": "dist", "unit": "kg"}),
                           ("missing-attribute", {"attribute": "delay", "unit": "ms"})]:
         yield "topology-file", name, {
             "name": "quick", "training": {"rounds": 1},

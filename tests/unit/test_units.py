@@ -141,7 +141,8 @@ def test_garbage_strings_are_rejected(text: str, dimension: Dimension) -> None:
 def test_garbage_message_gives_an_example(dimension: Dimension) -> None:
     example = {TIME: "'5 ms'", SIZE: "'1.5 GB'", BANDWIDTH: "'100 Mbps'",
                COMPUTE: "'20 GFLOPS'", Dimension.ENERGY: "'2 pJ'",
-               Dimension.POWER: "'3 W'"}[dimension]
+               Dimension.POWER: "'3 W'", Dimension.DISTANCE: "'120 km'",
+               Dimension.SPEED: "'2e8 m/s'"}[dimension]
     with pytest.raises(ValueError, match=f"must be a number with a {dimension.value} unit"
                                          f", such as {example}"):
         parse_quantity("lots", dimension)

@@ -1,0 +1,65 @@
+"""Commands that describe scenarios or read results: ``schema``, ``plot``, ``report``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from snakesim.cli.app import _friendly, app, out
+
+
+@app.command()
+@_friendly
+def schema() -> None:
+    """Print the scenario JSON Schema (for editor autocompletion)."""
+    from snakesim.config import Scenario
+
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+@_friendly
+def plot(
+    dirs: list[Path] = typer.Argument(..., help="Run folders written by 'snakesim run', "
+                                      "or one sweep folder written by 'snakesim sweep'."),
+    out_file: Path | None = typer.Option(None, "--out", help="Runs: the PNG file "
+                                         "[default: <first run>/accuracy.png]. Sweep: the "
+                                         "folder for its figures [default: <sweep>/figures]."),
+    timeline: bool = typer.Option(False, "--timeline", help="Gantt chart of one run: node "
+                                  "and link busy/down intervals [default: "
+                                  "<run>/timeline.png]."),
+) -> None:
+    """Plot accuracy against cumulative bytes and simulated time (runs or a sweep)."""
+    if timeline:
+        from snakesim.analysis.timeline import plot_timeline
+
+        for run_dir in dirs:
+            target = out_file if out_file and len(dirs) == 1 else run_dir / "timeline.png"
+            out.print(f"wrote {plot_timeline(run_dir, target)}")
+        return
+    if len(dirs) == 1 and (dirs[0] / "summary.parquet").is_file():
+        from snakesim.analysis.sweep_report import plot_sweep
+
+        for path in plot_sweep(dirs[0], out_file):
+            out.print(f"wrote {path}")
+        return
+    from snakesim.analysis.plots import plot_runs
+
+    target = out_file or dirs[0] / "accuracy.png"
+    out.print(f"wrote {plot_runs(dirs, target)}")
+
+
+@app.command()
+@_friendly
+def report(
+    sweep_dir: Path = typer.Argument(..., help="Sweep folder written by 'snakesim sweep'."),
+    out_file: Path | None = typer.Option(None, "--out", help="HTML file "
+                                         "[default: <sweep>/report.html]"),
+) -> None:
+    """Write one self-contained HTML page: figures, summary table, base scenario."""
+    from snakesim.analysis.sweep_report import write_report
+
+    out.print(f"wrote {write_report(sweep_dir, out_file)}")

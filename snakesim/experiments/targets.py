@@ -25,6 +25,7 @@ meets (round 0, before any cost) costs 0. A target never reached gives NaN every
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -136,10 +137,13 @@ def spent_until(tables: Mapping[str, pd.DataFrame], time: float) -> tuple[float,
     bytes), and idle power over the time each node was not computing until then.
     """
     computes, nodes = tables["computes"], tables["nodes"]
-    done = computes[computes["end_s"].to_numpy(float) <= time]
-    flops = float(done["flops"].sum())
+    # As numpy floats: an empty table read back has columns of no particular type.
+    done = computes["end_s"].to_numpy(float) <= time
+    job_flops = computes["flops"].to_numpy(float)[done]
     per_flop = dict(zip(nodes["node"], nodes["energy_per_flop_j"], strict=True))
-    compute_j = float((done["flops"] * done["node"].map(per_flop).fillna(0.0)).sum())
+    prices = np.array([float(per_flop.get(n, 0.0)) for n in computes["node"][done]])
+    flops = float(job_flops.sum())
+    compute_j = float((job_flops * prices).sum()) if len(prices) else 0.0
     idle_j = 0.0
     for node, power in zip(nodes["node"], nodes["idle_power_w"], strict=True):
         if power:
@@ -183,10 +187,11 @@ def _link_energy_until(tables: Mapping[str, pd.DataFrame], time: float) -> float
         return 0.0
     delivered = transfers[transfers["end_s"].to_numpy(float) <= time]
     total = 0.0
-    for path, nbytes in zip(delivered["path"], delivered["nbytes"], strict=True):
+    for path, nbytes in zip(delivered["path"], delivered["nbytes"].to_numpy(float),
+                            strict=True):
         hops = str(path).split(">")
         per_byte = sum(price.get(frozenset(hop), 0.0)
-                       for hop in zip(hops, hops[1:], strict=False))
+                       for hop in itertools.pairwise(hops))
         total += per_byte * float(nbytes)
     return total
 

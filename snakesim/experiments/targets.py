@@ -151,7 +151,7 @@ def spent_until(tables: Mapping[str, pd.DataFrame], time: float) -> tuple[float,
             busy = _busy_until(jobs["start_s"].to_numpy(float),
                                jobs["end_s"].to_numpy(float), time)
             idle_j += max(0.0, time - busy) * float(power)
-    return compute_j + idle_j + _link_energy_until(tables, time), flops
+    return float(compute_j + idle_j + _link_energy_until(tables, time)), flops
 
 
 def _busy_until(starts: np.ndarray, ends: np.ndarray, time: float) -> float:
@@ -212,7 +212,8 @@ def check_target(run_dir: Path, summary: Mapping[str, object],
                 f"{target.metric} target can be reached")
     if metric != target.metric:
         kind = "a language model" if metric == "perplexity" else "a classifier"
-        return (f"{run_dir}: {kind} run, judged by {metric}: give a {metric} target, "
+        wanted = "an accuracy" if metric == "accuracy" else "a perplexity"
+        return (f"{run_dir}: {kind} run, judged by {metric}: give {wanted} target, "
                 f"not {target.metric}")
     return None
 

@@ -90,7 +90,7 @@ def _lines(ax: Axes, table: pd.DataFrame, x_key: str, metric: str) -> None:
         x, mean, low, high, notes = [], [], [], [], []
         for value, runs in group.groupby(x_key, sort=True):
             costs = runs[metric].dropna().to_numpy(float)
-            x.append(float(value))
+            x.append(float(str(value)))  # a numeric swept value, whatever its dtype
             notes.append(f"{len(costs)}/{len(runs)}" if len(costs) < len(runs) else "")
             if len(costs):
                 mean.append(costs.mean())

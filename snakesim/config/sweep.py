@@ -135,9 +135,9 @@ def _target_problems(target: QualityTarget, points: tuple[SweepPoint, ...]) -> l
         if metric != target.metric:
             seen.setdefault(metric, point)
     problems = []
-    for metric, point in seen.items():
-        why = ("measures no quality (mode cost_only)" if metric is None else
-               f"is judged by {metric} (model {point.scenario.model.name}), "
+    for found, point in seen.items():
+        why = ("measures no quality (mode cost_only)" if found is None else
+               f"is judged by {found} (model {point.scenario.model.name}), "
                f"not {target.metric}")
         problems.append(Problem(f"target.{target.metric}", f"point {point.label} {why}",
                                 target.value))

@@ -252,3 +252,40 @@ def test_a_sweep_with_a_target_adds_its_columns_and_figure(tmp_path: Path) -> No
     summary = pd.read_parquet(out / "summary.parquet")
     assert summary["time_to_target_s"].isna().all()
     assert invoke("plot", str(out)).exit_code == 0
+
+
+def _summary(rows: list[tuple[str, float, int, float]]) -> pd.DataFrame:
+    """A sweep summary with target columns: (strategy, alpha, seed, time to target)."""
+    return pd.DataFrame([{"strategy": s, "alpha": a, "seed": seed, "target":
+                          "accuracy >= 0.9", "time_to_target_s": t,
+                          "bytes_to_target": t * 1e6} for s, a, seed, t in rows])
+
+
+def test_target_figure_marks_what_was_not_reached() -> None:
+    from snakesim.analysis.target_plots import target_figure
+
+    nan = math.nan
+    summary = _summary([("fedavg", 0.1, 1, 2.0), ("fedavg", 0.1, 2, nan),
+                        ("fedavg", 10.0, 1, 1.0), ("fedavg", 10.0, 2, 3.0),
+                        ("snake", 0.1, 1, nan), ("snake", 0.1, 2, nan),
+                        ("snake", 10.0, 1, 4.0), ("snake", 10.0, 2, 4.0)])
+    fig = target_figure(summary, ["strategy", "alpha", "seed"])
+    assert "5 of 8 runs reached it" in fig.texts[0].get_text()
+    time_ax = fig.axes[0]
+    assert [t.get_text() for t in time_ax.texts] == ["1/2"]  # fedavg at alpha 0.1
+    crosses = [line for line in time_ax.lines if line.get_marker() == "x"]
+    assert len(crosses) == 1  # snake at alpha 0.1: no seed reached it
+    means = [line for line in time_ax.lines if line.get_marker() == "o"]
+    assert list(means[0].get_ydata()) == [2.0, 2.0]  # reached seeds only
+    assert [t.get_text() for t in time_ax.get_legend().get_texts()] == ["fedavg", "snake"]
+
+
+def test_target_figure_without_a_numeric_parameter_draws_bars() -> None:
+    from snakesim.analysis.target_plots import target_figure
+
+    summary = _summary([("fedavg", 1.0, 1, 2.0), ("snake", 1.0, 1, math.nan)])
+    fig = target_figure(summary, ["strategy", "seed"])
+    ax = fig.axes[0]
+    assert len(ax.patches) == 1 and ax.patches[0].get_height() == 2.0
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["fedavg", "snake"]
+    assert [t.get_text() for t in ax.texts] == ["not reached"]

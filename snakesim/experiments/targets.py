@@ -196,7 +196,7 @@ def _link_energy_until(tables: Mapping[str, pd.DataFrame], time: float) -> float
     return total
 
 
-def run_metric(run_dir: Path, summary: Mapping[str, object]) -> str | None:
+def run_metric(summary: Mapping[str, object]) -> str | None:
     """The quality metric a stored run measured (None: cost-only, none measured)."""
     if summary.get("mode") == "cost_only" or summary.get("final_accuracy") is None:
         return None
@@ -206,7 +206,7 @@ def run_metric(run_dir: Path, summary: Mapping[str, object]) -> str | None:
 def check_target(run_dir: Path, summary: Mapping[str, object],
                  target: QualityTarget) -> str | None:
     """Why ``target`` cannot apply to the run in ``run_dir``; None when it can."""
-    metric = run_metric(run_dir, summary)
+    metric = run_metric(summary)
     if metric is None:
         return (f"{run_dir}: measured no quality (a cost-only run), so no "
                 f"{target.metric} target can be reached")

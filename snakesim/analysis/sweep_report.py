@@ -28,6 +28,7 @@ from snakesim.analysis.sweep_plots import (
     sweep_quality,
     topology_figure,
 )
+from snakesim.analysis.target_plots import has_target, target_figure
 from snakesim.errors import ResultsError
 
 
@@ -72,6 +73,8 @@ def sweep_figures(sweep_dir: Path) -> dict[str, Figure]:
         figures["memory"] = memory_figure(summary, swept, quality)
     if not measured.all():  # cost-only runs: their costs are all there is to show
         figures["costs"] = cost_figure(summary, swept)
+    if has_target(summary):
+        figures["target"] = target_figure(summary, swept)
     varied = [k for k in swept if k != "seed" and summary[k].nunique() > 1]
     numeric = [k for k in varied if _numeric(summary, k)]
     others = [k for k in varied if k not in numeric]

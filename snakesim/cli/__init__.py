@@ -1,4 +1,4 @@
-"""The ``snakesim`` command line: run, validate, sweep, schema, plot, report.
+"""The ``snakesim`` command line: run, validate, sweep, schema, plot, report, compare.
 
 No traceback reaches a user. Errors a user can cause (`SnakesimError`), and failures of
 the environment (out of memory, a full disk, a missing permission, a numeric overflow
@@ -11,7 +11,7 @@ Each command lives in a module named for what it does; importing them registers 
 on `app`.
 """
 
-from snakesim.cli import outputs, running  # noqa: F401  (registers the commands)
+from snakesim.cli import compare, outputs, running  # noqa: F401  (registers the commands)
 from snakesim.cli.app import app, main
 
 __all__ = ["app", "main"]

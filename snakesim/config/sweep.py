@@ -5,6 +5,10 @@ times the rows of ``zip`` (lists of equal length varied together), times ``seeds
 Every point is validated as a full scenario before anything runs; a bad key or value is
 reported at its place in the sweep file (``sweep.yaml: grid.data.partition.alpha.2:
 must be greater than 0 (got -1)``).
+
+An optional ``target`` (``{accuracy: 0.9}`` or ``{perplexity: 30}``,
+`snakesim.config.targets.QualityTarget`) adds the cost of reaching it to the sweep's
+summary; every point must measure that metric.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pydantic import Field, ValidationError, field_validator
 from snakesim.config.loading import problems_from, read_yaml, validate_scenario, with_execution
 from snakesim.config.schema import Scenario
 from snakesim.config.strategies import Frozen
+from snakesim.config.targets import QualityTarget, scenario_metric
 from snakesim.errors import Problem, ScenarioError
 
 DottedKey = str
@@ -40,6 +45,7 @@ class SweepSpec(Frozen):
     grid: dict[DottedKey, list[Any]] = Field(default_factory=dict)
     zip: dict[DottedKey, list[Any]] = Field(default_factory=dict)
     seeds: list[int] | None = None
+    target: QualityTarget | None = None
 
     @field_validator("grid", "zip")
     @classmethod
@@ -114,7 +120,28 @@ def load_sweep(path: str | Path, *, execution: dict[str, Any] | None = None) -> 
     base = with_execution(read_yaml(base_path), execution)
     validate_scenario(base, str(base_path))  # the base alone must be valid
     points = tuple(_points(spec, base, source))
+    if spec.target is not None:
+        problems = _target_problems(spec.target, points)
+        if problems:
+            raise ScenarioError(source, problems)
     return Sweep(spec, source, base_path, base, points)
+
+
+def _target_problems(target: QualityTarget, points: tuple[SweepPoint, ...]) -> list[Problem]:
+    """One problem per kind of point that cannot meet ``target`` (first such point named)."""
+    seen: dict[str | None, SweepPoint] = {}
+    for point in points:
+        metric = scenario_metric(point.scenario.model.name, point.scenario.mode)
+        if metric != target.metric:
+            seen.setdefault(metric, point)
+    problems = []
+    for found, point in seen.items():
+        why = ("measures no quality (mode cost_only)" if found is None else
+               f"is judged by {found} (model {point.scenario.model.name}), "
+               f"not {target.metric}")
+        problems.append(Problem(f"target.{target.metric}", f"point {point.label} {why}",
+                                target.value))
+    return problems
 
 
 def _shape_problems(spec: SweepSpec) -> list[Problem]:

@@ -2,8 +2,9 @@
 
 Layout of the sweep folder ``DIR``: one sub-folder per point (the same layout as
 ``snakesim run``), named from the swept values, plus ``summary.parquet`` (one row per
-run: the swept values as columns, then the run's summary), ``sweep.yaml`` and, when
-some points are equal, ``duplicates.json``.
+run: the swept values as columns, then the run's summary, then, when the sweep file has
+a ``target``, the cost of reaching it: `snakesim.experiments.targets.TARGET_COLUMNS`),
+``sweep.yaml`` and, when some points are equal, ``duplicates.json``.
 
 Resuming: a point whose folder holds a finished run of the same resolved scenario
 (``scenario_sha256`` in its ``summary.json``) is skipped when the sweep runs again, so a
@@ -51,6 +52,7 @@ from snakesim.experiments.store import (
     scenario_sha256,
     stored_sha256,
 )
+from snakesim.experiments.targets import run_cost_to_target
 
 __all__ = ["FAILED", "TRACEBACK", "SweepProgress", "attempt_point", "distinct_points",
            "point_dir", "run_point", "run_sweep", "sweep_failures", "swept_column",
@@ -200,7 +202,9 @@ def write_sweep_summary(sweep: Sweep, out: Path) -> pd.DataFrame:
     """Collect the current runs' summaries into ``out/summary.parquet``.
 
     Runs left from another scenario are not in it; nor is ``scenario_sha256``, which is
-    bookkeeping, not a result.
+    bookkeeping, not a result. With a ``target`` in the sweep file, each row ends with
+    the cost of reaching it (`snakesim.experiments.targets`); the target is not part of
+    a run's identity, so changing it only rewrites this table.
     """
     rows = []
     for point in distinct_points(sweep)[0]:
@@ -211,7 +215,10 @@ def write_sweep_summary(sweep: Sweep, out: Path) -> pd.DataFrame:
                    if key != "scenario_sha256"}
         swept = {swept_column(key): _cell(point.values.get(
             key, point.scenario.seed if key == "seed" else None)) for key in sweep.swept_keys}
-        rows.append({"point": point.index, "run_dir": point.label, **swept, **summary})
+        row = {"point": point.index, "run_dir": point.label, **swept, **summary}
+        if sweep.spec.target is not None:
+            row.update(run_cost_to_target(run_dir, sweep.spec.target).columns())
+        rows.append(row)
     frame: pd.DataFrame = pd.DataFrame(rows)
     atomic_write(out / "summary.parquet", frame)
     return frame

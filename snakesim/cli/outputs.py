@@ -31,6 +31,9 @@ def plot(
     timeline: bool = typer.Option(False, "--timeline", help="Gantt chart of one run: node "
                                   "and link busy/down intervals [default: "
                                   "<run>/timeline.png]."),
+    max_rows: int = typer.Option(80, "--max-rows", min=0, help="Timeline: draw at most "
+                                 "this many rows, the busiest plus every row with an "
+                                 "outage; 0 draws all. The figure says what it left out."),
 ) -> None:
     """Plot accuracy against cumulative bytes and simulated time (runs or a sweep)."""
     if timeline:
@@ -38,7 +41,7 @@ def plot(
 
         for run_dir in dirs:
             target = out_file if out_file and len(dirs) == 1 else run_dir / "timeline.png"
-            out.print(f"wrote {plot_timeline(run_dir, target)}")
+            out.print(f"wrote {plot_timeline(run_dir, target, max_rows)}")
         return
     if len(dirs) == 1 and (dirs[0] / "summary.parquet").is_file():
         from snakesim.analysis.sweep_report import plot_sweep

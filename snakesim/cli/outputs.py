@@ -58,11 +58,32 @@ def plot(
 @app.command()
 @_friendly
 def report(
-    sweep_dir: Path = typer.Argument(..., help="Sweep folder written by 'snakesim sweep'."),
-    out_file: Path | None = typer.Option(None, "--out", help="HTML file "
-                                         "[default: <sweep>/report.html]"),
+    dirs: list[Path] = typer.Argument(..., help="One sweep folder written by 'snakesim "
+                                      "sweep', or run folders written by 'snakesim run'."),
+    out_file: Path | None = typer.Option(None, "--out", help="HTML file [default: "
+                                         "<sweep>/report.html or <first run>/report.html]"),
 ) -> None:
-    """Write one self-contained HTML page: figures, summary table, base scenario."""
+    """Write one self-contained HTML page: a sweep's key table, figures and scenario, or
+    runs side by side with their figures."""
+    from snakesim.analysis.run_report import write_run_report
     from snakesim.analysis.sweep_report import write_report
+    from snakesim.errors import ResultsError
+    from snakesim.experiments.store import read_summary
 
-    out.print(f"wrote {write_report(sweep_dir, out_file)}")
+    sweeps = [d for d in dirs if (d / "summary.parquet").is_file()]
+    if sweeps and len(dirs) > 1:
+        raise ResultsError(f"{sweeps[0]}: a sweep folder is reported alone (got "
+                           f"{len(dirs)} folders)")
+    if sweeps:
+        out.print(f"wrote {write_report(dirs[0], out_file)}")
+        return
+    for run_dir in dirs:
+        try:
+            read_summary(run_dir)  # also completes a commit a kill interrupted
+        except ResultsError:
+            if (run_dir / "summary.json").is_file():
+                raise  # a run folder whose summary is broken: that error says how
+            raise ResultsError(f"{run_dir}: not a sweep folder (no summary.parquet/"
+                               "sweep.yaml) nor a finished run folder (no summary.json)"
+                               ) from None
+    out.print(f"wrote {write_run_report(dirs, out_file)}")

@@ -13,10 +13,19 @@ from snakesim.cli.app import _friendly, app, out
 
 @app.command()
 @_friendly
-def schema() -> None:
-    """Print the scenario JSON Schema (for editor autocompletion)."""
+def schema(
+    markdown: bool = typer.Option(False, "--markdown", help="Print the reference of every "
+                                  "key (path, type, default, unit, description) as "
+                                  "Markdown: docs/scenario-keys.md."),
+) -> None:
+    """Print the scenario JSON Schema (for editor autocompletion), or the key reference."""
     from snakesim.config import Scenario
 
+    if markdown:
+        from snakesim.config.key_reference import key_reference
+
+        sys.stdout.write(key_reference(Scenario))
+        return
     sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from snakesim.analysis.canvas import subplots
 from snakesim.experiments.store import read_summary, read_table
@@ -27,6 +28,14 @@ def plot_runs(run_dirs: Sequence[Path], out: Path) -> Path:
     Path
         ``out``.
     """
+    fig = runs_figure(run_dirs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    return out
+
+
+def runs_figure(run_dirs: Sequence[Path]) -> Figure:
+    """The figure `plot_runs` writes: quality against bytes and simulated time."""
     fig, (by_bytes, by_time) = subplots(1, 2, figsize=(11, 4.2))
     summaries = [read_summary(d) for d in run_dirs]
     # Language models are judged by held-out perplexity (lower is better), classifiers
@@ -50,9 +59,7 @@ def plot_runs(run_dirs: Sequence[Path], out: Path) -> Path:
         else:
             ax.set_ylim(0, 1)
         ax.legend(fontsize=8, loc="upper right" if metric == "perplexity" else "lower right")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    return out
+    return fig
 
 
 def _line(ax: Axes, x: pd.Series, rounds: pd.DataFrame, label: str,

@@ -14,8 +14,15 @@ def summary_table(summary: dict[str, Any]) -> Table:
     table = Table(title=f"{summary['run_id']} ({summary['strategy']})", show_header=False)
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
+    for name, value in summary_rows(summary):
+        table.add_row(name, value)
+    return table
+
+
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """A run's headline figures as ``(name, value)`` text pairs, in reading order."""
     size = Dimension.SIZE
-    rows = [
+    return [
         ("rounds", str(summary["rounds"])),
         *_quality_rows(summary),
         ("payload bytes", format_quantity(summary["total_bytes"], size)),
@@ -26,9 +33,6 @@ def summary_table(summary: dict[str, Any]) -> Table:
         ("max node storage", format_quantity(summary["max_node_storage_bytes"], size)),
         ("total FLOPs", f"{summary['total_flops']:.3g}"),
     ]
-    for name, value in rows:
-        table.add_row(name, value)
-    return table
 
 
 def _quality_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:

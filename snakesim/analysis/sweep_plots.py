@@ -11,24 +11,23 @@ sweeps get `cost_figure` instead of the quality figures.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-import networkx as nx
 import numpy as np
 import pandas as pd
+import yaml
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from snakesim.analysis.axes import set_scale, thin_tick_labels, wrap
 from snakesim.analysis.canvas import subplots
 from snakesim.experiments.store import read_table
 
 COST_AXES = {
-    "cum_total_bytes": ("cumulative payload bytes", "log"),
-    "sim_time_s": ("simulated time (s)", "log"),
+    "cum_total_bytes": ("cumulative payload bytes", "B"),
+    "sim_time_s": ("simulated time", "s"),
 }
 
 
@@ -119,15 +118,37 @@ def series_keys(summary: pd.DataFrame, swept: Sequence[str]) -> list[str]:
 
 
 def _label(row: pd.Series, keys: Sequence[str]) -> str:
-    """``alpha=0.1, strategy=name: snake, distill: on`` from the swept columns."""
+    """``alpha=0.1, strategy=snake (distill=on, mode=p2p)`` from the swept columns."""
     parts = []
     for key in keys:
         name = key.replace(" (swept)", "").rsplit(".", 1)[-1]
-        value = str(row[key]).replace("'", "")  # a swept section, as YAML
-        if value.startswith("{") and value.endswith("}"):
-            value = value[1:-1]  # only the outer pair: strip("{}") ate nested closers
-        parts.append(f"{name}={value}")
+        parts.append(f"{name}={_value(row[key])}")
     return ", ".join(parts) or "all runs"
+
+
+def _value(value: object) -> str:
+    """A swept value, short: a swept section (YAML of a mapping) as ``name (k=v, ...)``."""
+    text = str(value)
+    if not (text.startswith("{") and text.endswith("}")):
+        return text
+    try:
+        section = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text[1:-1].replace("'", "")
+    if not isinstance(section, dict):
+        return text[1:-1].replace("'", "")
+    name = section.pop("name", None)
+    inner = ", ".join(f"{k}={_nested(v)}" for k, v in section.items())
+    if name is None:
+        return inner
+    return f"{name} ({inner})" if inner else str(name)
+
+
+def _nested(value: object) -> str:
+    """A value inside a swept section: mappings as ``{k=v, ...}``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_nested(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def curve_figure(sweep_dir: Path, summary: pd.DataFrame, swept: Sequence[str],
@@ -162,9 +183,11 @@ def curve_figure(sweep_dir: Path, summary: pd.DataFrame, swept: Sequence[str],
                              if quality.column in r else np.full(len(r), np.nan))
                             for r in runs], label)
             drawn[i].extend(ys)
-    for ax, values, (title, scale) in zip(axes, drawn, COST_AXES.values(), strict=True):
-        # Every drawn x is positive (see _band), so only an empty panel stays linear.
-        ax.set(xlabel=title, ylabel=quality.label, xscale=scale if values else "linear",
+    for ax, values, (title, unit) in zip(axes, drawn, COST_AXES.values(), strict=True):
+        # Every drawn x is positive (see _band); log where the runs span a decade.
+        set_scale(ax, "x", np.array(ax.dataLim.intervalx) if values else np.empty(0),
+                  "log", unit)
+        ax.set(xlabel=title, ylabel=quality.label,
                yscale=_scale(np.concatenate(values) if values else np.empty(0),
                              quality.scale))
         if quality.ylim is not None:
@@ -173,8 +196,22 @@ def curve_figure(sweep_dir: Path, summary: pd.DataFrame, swept: Sequence[str],
     axes[0].set_title(f"{quality.title} vs communication")
     axes[1].set_title(f"{quality.title} vs simulated time")
     if drawn[1]:
-        axes[1].legend(fontsize=8, loc=quality.legend_loc)
+        _legend(fig, axes[1], 12)
+    thin_tick_labels(fig)
     return fig
+
+
+def _legend(fig: Figure, ax: Axes, width_in: float) -> None:
+    """The legend of ``ax`` under the figure, in as many columns as its width holds:
+    inside the axes, long series labels hide the curves."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not labels:
+        return
+    # About 14 characters of 8-point text per inch, plus the marker and gaps.
+    per_column = max(len(label) for label in labels) + 6
+    ncols = max(1, min(len(labels), int(width_in * 14) // per_column))
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, fontsize=8,
+               frameon=False)
 
 
 def _band(ax: Axes, runs: list[tuple[np.ndarray, np.ndarray]], label: str) -> list[np.ndarray]:
@@ -213,20 +250,21 @@ def memory_figure(summary: pd.DataFrame, swept: Sequence[str],
     for _, group in groups:
         ax.scatter(_floats(group["max_node_peak_memory_bytes"]), _floats(group[quality.final]),
                    s=30, label=_label(group.iloc[0], keys), alpha=0.8)
-    ax.set(xlabel="max node peak memory (bytes)", ylabel=f"final {quality.label}",
-           xscale=_scale(_floats(summary["max_node_peak_memory_bytes"]), "log"),
+    set_scale(ax, "x", _floats(summary["max_node_peak_memory_bytes"]), "log", "B")
+    ax.set(xlabel="max node peak memory", ylabel=f"final {quality.label}",
            yscale=_scale(_floats(summary[quality.final]), quality.scale),
            title=f"{quality.title} vs peak node memory")
     if quality.ylim is not None:
         ax.set_ylim(quality.ylim)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    _legend(fig, ax, 6.5)
+    thin_tick_labels(fig)
     return fig
 
 
-COST_EFFECTS = (("total_bytes", "payload bytes", "log"),
-                ("sim_time_s", "simulated time (s)", "log"),
-                ("max_node_peak_memory_bytes", "max node peak memory (bytes)", "log"))
+COST_EFFECTS = (("total_bytes", "payload bytes", "log", "B"),
+                ("sim_time_s", "simulated time", "log", "s"),
+                ("max_node_peak_memory_bytes", "max node peak memory", "log", "B"))
 
 
 def effect_figure(summary: pd.DataFrame, parameter: str, by: str | None,
@@ -249,142 +287,71 @@ def effect_figure(summary: pd.DataFrame, parameter: str, by: str | None,
     matplotlib.figure.Figure
         One panel per metric, each the mean over runs with min-max error bars.
     """
-    panels = [*([(quality.final, f"final {quality.label}", quality.scale)] if quality
+    panels = [*([(quality.final, f"final {quality.label}", quality.scale, None)] if quality
                 else []), *COST_EFFECTS]
     # Object columns (all None in cost-only runs) would not aggregate: floats throughout.
-    table = summary.assign(**{m: _floats(summary[m]) for m, _, _ in panels})
+    table = summary.assign(**{m: _floats(summary[m]) for m, _, _, _ in panels})
     fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
     groups = table.groupby(by, sort=False) if by else [("all runs", table)]
     for name, group in groups:
-        stats = group.groupby(parameter)[[m for m, _, _ in panels]].agg(["mean", "min",
-                                                                          "max"])
+        stats = group.groupby(parameter)[[m for m, _, _, _ in panels]].agg(["mean", "min",
+                                                                             "max"])
         x = stats.index.to_numpy(float)
-        for ax, (metric, title, _) in zip(axes[0], panels, strict=True):
+        for ax, (metric, title, _, _) in zip(axes[0], panels, strict=True):
             mean = stats[(metric, "mean")].to_numpy(float)
             err = [mean - stats[(metric, "min")].to_numpy(float),
                    stats[(metric, "max")].to_numpy(float) - mean]
-            ax.errorbar(x, mean, yerr=err, marker="o", capsize=3,
-                        label=str(name).strip("{}").replace("'", ""))
-            ax.set(xlabel=parameter, ylabel=title, title=title)
-    for ax, (metric, _, scale) in zip(axes[0], panels, strict=True):
-        ax.set_yscale(_scale(table[metric].to_numpy(float), scale))
-        ax.set_xscale("log" if _spans_decades(summary[parameter]) else "linear")
+            ax.errorbar(x, mean, yerr=err, marker="o", capsize=3, label=_value(name))
+            ax.set(xlabel=_name(parameter), ylabel=title, title=wrap(title, 30))
+    values = pd.to_numeric(summary[parameter], errors="coerce").to_numpy(float)
+    for ax, (metric, _, scale, unit) in zip(axes[0], panels, strict=True):
+        if unit is None:  # quality: accuracy or perplexity, matplotlib's own labels
+            ax.set_yscale(_scale(table[metric].to_numpy(float), scale))
+        else:
+            set_scale(ax, "y", table[metric].to_numpy(float), scale, unit)
+        set_scale(ax, "x", values, "log" if _spans_decades(summary[parameter]) else "linear")
         ax.grid(alpha=0.3, which="both")
-    axes[0, 0].legend(fontsize=8)
+    if by:
+        _legend(fig, axes[0, 0], 4.2 * len(panels))
+    thin_tick_labels(fig)
     return fig
+
+
+def _name(column: str) -> str:
+    """A swept column as an axis label: ``strategy``, not ``strategy (swept)``."""
+    return column.replace(" (swept)", "")
 
 
 def heatmap_figure(summary: pd.DataFrame, rows: str, cols: str,
                    metric: str = "final_accuracy") -> Figure:
-    """Mean ``metric`` over seeds on the grid of two swept parameters."""
+    """Mean ``metric`` over seeds on the grid of two swept parameters.
+
+    Swept sections label their row or column short (``snake (distill=on)``), wrapped;
+    the figure grows with the longest label, so nothing is clipped.
+    """
     numbers = summary.assign(**{metric: _floats(summary[metric])})
     table = numbers.pivot_table(index=rows, columns=cols, values=metric, aggfunc="mean")
-    fig, ax = subplots(figsize=(1.2 * len(table.columns) + 3, 0.6 * len(table) + 2.5))
-    image = ax.imshow(table.to_numpy(float), cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(table.columns)), [str(c) for c in table.columns], rotation=30)
-    ax.set_yticks(range(len(table.index)), [str(i) for i in table.index])
-    for (i, j), value in np.ndenumerate(table.to_numpy(float)):
-        ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="white", fontsize=8)
-    ax.set(xlabel=cols, ylabel=rows, title=f"mean {metric}")
+    xlabels = [wrap(_value(c), 18) for c in table.columns]
+    ylabels = [wrap(_value(i), 24) for i in table.index]
+    # Inches: about 14 characters of 8-point text per inch, 6 lines per inch.
+    widest = max(len(line) for label in ylabels for line in label.splitlines())
+    lines = max(label.count("\n") + 1 for label in xlabels)
+    cell = max(1.2, max(len(line) for label in xlabels for line in label.splitlines()) / 12)
+    fig, ax = subplots(figsize=(cell * len(table.columns) + widest / 14 + 2.5,
+                                0.6 * len(table) + lines / 6 + 2.2))
+    values = table.to_numpy(float)
+    image = ax.imshow(values, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(table.columns)), xlabels, fontsize=8)
+    ax.set_yticks(range(len(table.index)), ylabels, fontsize=8)
+    middle = np.nanmean(values) if np.isfinite(values).any() else 0.0
+    for (i, j), value in np.ndenumerate(values):
+        # viridis is light at the top: dark text there, white on the dark end.
+        ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8,
+                color="black" if value > middle else "white")
+    ax.set(xlabel=_name(cols), ylabel=_name(rows))
+    ax.set_title(wrap(f"mean {metric} over seeds", 40), fontsize=10)
     fig.colorbar(image, ax=ax)
-    return fig
-
-
-COSTS = (("max_node_peak_memory_bytes", "max node peak memory (bytes)", "B"),
-         ("bytes_per_round", "payload bytes per round", "B"),
-         ("sim_time_s", "simulated time (s)", "s"),
-         ("total_flops", "total FLOPs", "FLOP"))
-
-
-def cost_figure(summary: pd.DataFrame, swept: Sequence[str]) -> Figure:
-    """What each point of the sweep costs: one horizontal bar per point and metric.
-
-    Drawn for cost-only sweeps, which have no quality to plot.
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        The sweep's ``summary.parquet``.
-    swept : sequence of str
-        The swept columns; a point is a distinct set of their values, seed aside.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        One panel per cost column present (peak memory, bytes per round, simulated time,
-        FLOPs); a bar is the mean over the point's seeds, whiskers span min to max.
-    """
-    keys = series_keys(summary, swept)
-    groups = (list(summary.groupby(keys, sort=False, dropna=False)) if keys
-              else [((), summary)])
-    panels = [(c, t, u) for c, t, u in COSTS
-              if c in summary and bool(np.isfinite(_floats(summary[c])).any())]
-    # Swept sections (a whole strategy block) make long labels: wrap, don't truncate.
-    labels = [textwrap.fill(_label(g.iloc[0], keys), 40) for _, g in groups]
-    lines = sum(label.count("\n") + 1 for label in labels)
-    fig, axes = subplots(1, max(len(panels), 1), sharey=True, squeeze=False,
-                         figsize=(3.4 * len(panels) + 3.5,
-                                  0.3 * lines + 0.4 * len(labels) + 1.6))
-    rows = np.arange(len(groups))
-    colors = [f"C{i % 10}" for i in rows]
-    for ax, (column, title, unit) in zip(axes[0], panels, strict=False):
-        values = [_floats(g[column]) for _, g in groups]
-        mean, lo, hi = (np.array([_reduce(v, how) for v in values])
-                        for how in ("mean", "min", "max"))
-        spread = [len(v) > 1 for v in values]
-        bars = ax.barh(rows, np.nan_to_num(mean), color=colors,
-                       xerr=[mean - lo, hi - mean] if any(spread) else None, capsize=3)
-        ax.bar_label(bars, labels=[_si(m, unit) for m in mean], fontsize=7, padding=2)
-        ax.set(xlabel=title, title=title,
-               xscale=_scale(mean, "log" if _spans_decades(pd.Series(mean)) else "linear"))
-        ax.set_xmargin(0.2)  # room for the value printed past each bar's end
-        ax.grid(alpha=0.3, axis="x")
-    axes[0, 0].set_yticks(rows, labels, fontsize=8)
-    axes[0, 0].invert_yaxis()  # first point on top, as in the summary table
-    fig.suptitle("Cost per point of the sweep")
-    return fig
-
-
-def _si(value: float, unit: str) -> str:
-    """``9.42 GB``: bar labels readable without the axis's offset text."""
-    if not np.isfinite(value):
-        return "n/a"
-    for factor, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor:
-            return f"{value / factor:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
-
-
-def _reduce(values: np.ndarray, how: str) -> float:
-    """Mean, min or max of the finite values; NaN (no warning) when there are none."""
-    finite = values[np.isfinite(values)]
-    return float(getattr(np, how)(finite)) if len(finite) else float("nan")
-
-
-def topology_figure(run_dir: Path, title: str) -> Figure:
-    """A run's network with each link's width and colour by the bytes it carried."""
-    nodes = read_table(run_dir, "nodes")
-    links = read_table(run_dir, "links")
-    graph = nx.Graph()
-    graph.add_nodes_from(nodes["node"])
-    for src, dst, nbytes in zip(links["src"], links["dst"], links["bytes"], strict=True):
-        previous = graph.get_edge_data(src, dst, {"bytes": 0})["bytes"]
-        graph.add_edge(src, dst, bytes=previous + int(nbytes))
-    fig, ax = subplots(figsize=(6.5, 5.5))
-    pos = nx.kamada_kawai_layout(graph) if len(graph) > 2 else nx.spring_layout(graph, seed=0)
-    weights = np.array([d["bytes"] for _, _, d in graph.edges(data=True)], dtype=float)
-    widths = 1 + 6 * weights / weights.max() if len(weights) and weights.max() > 0 else 1.0
-    roles = dict(zip(nodes["node"], nodes["role"], strict=True))
-    nx.draw_networkx_nodes(graph, pos, ax=ax, node_size=420,
-                           node_color=["#d62728" if roles.get(n) == "server" else "#1f77b4"
-                                       for n in graph])
-    nx.draw_networkx_labels(graph, pos, ax=ax, font_size=8, font_color="white")
-    drawn = nx.draw_networkx_edges(graph, pos, ax=ax, width=widths, edge_color=weights,
-                                   edge_cmap=matplotlib.colormaps["plasma"])
-    if len(weights):
-        fig.colorbar(drawn, ax=ax, label="bytes carried (both directions)")
-    ax.set_title(title)
-    ax.axis("off")
+    thin_tick_labels(fig)
     return fig
 
 

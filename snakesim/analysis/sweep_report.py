@@ -10,7 +10,6 @@ says so.
 
 from __future__ import annotations
 
-import base64
 import html
 from pathlib import Path
 
@@ -18,17 +17,19 @@ import pandas as pd
 import yaml
 from matplotlib.figure import Figure
 
+from snakesim.analysis.cost_bars import cost_figure
+from snakesim.analysis.html_page import embed, folded, page, write_atomically
+from snakesim.analysis.key_table import key_table
 from snakesim.analysis.sweep_plots import (
-    cost_figure,
     curve_figure,
     effect_figure,
     heatmap_figure,
     memory_figure,
     quality_measured,
     sweep_quality,
-    topology_figure,
 )
 from snakesim.analysis.target_plots import has_target, target_figure
+from snakesim.analysis.topology_plot import topology_figure
 from snakesim.errors import ResultsError
 
 
@@ -104,31 +105,32 @@ def plot_sweep(sweep_dir: Path, out_dir: Path | None = None) -> list[Path]:
 
 
 def write_report(sweep_dir: Path, out: Path | None = None) -> Path:
-    """Write one self-contained HTML page: figures, summary table, base scenario."""
-    summary, _, spec = read_sweep(sweep_dir)
-    images = []
-    for stem, figure in sweep_figures(sweep_dir).items():
-        png = sweep_dir / f".{stem}.report.png"
-        figure.savefig(png, dpi=100)
-        data = base64.b64encode(png.read_bytes()).decode("ascii")
-        png.unlink()
-        images.append(f'<figure><img alt="{stem}" src="data:image/png;base64,{data}">'
-                      f"<figcaption>{html.escape(stem)}</figcaption></figure>")
+    """Write one self-contained HTML page of a sweep.
+
+    The page holds the figures (embedded PNGs), the key table (`key_table`: strategy,
+    swept values, quality and main costs, mean ± std over seeds), the full summary table
+    folded away in a ``<details>`` section, the sweep spec and the base scenario.
+    """
+    summary, swept, spec = read_sweep(sweep_dir)
+    images = [embed(stem, figure) for stem, figure in sweep_figures(sweep_dir).items()]
     base = Path(str(spec["base"]))
     base_text = base.read_text(encoding="utf-8") if base.is_file() else "(base file not found)"
-    page = _PAGE.format(
-        title=html.escape(str(spec.get("name", sweep_dir.name))),
-        description=html.escape(str(spec.get("description", ""))),
-        runs=len(summary), notice=_quality_notice(summary), figures="\n".join(images),
-        table=summary.drop(columns=["run_id"], errors="ignore").to_html(
-            index=False, float_format=lambda v: f"{v:.4g}", border=0),
-        sweep=html.escape(yaml.safe_dump(spec, sort_keys=False)),
-        base=html.escape(base_text))
-    target = out or sweep_dir / "report.html"
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(target)
-    return target
+    title = str(spec.get("name", sweep_dir.name))
+    raw = summary.drop(columns=["run_id"], errors="ignore").to_html(
+        index=False, float_format=lambda v: f"{v:.4g}", border=0)
+    key = key_table(summary, swept).to_html(index=False, border=0, classes="key")
+    body = (f"<h1>{html.escape(title)}</h1>"
+            f"<p>{html.escape(str(spec.get('description', '')))}</p>"
+            f"<p>{len(summary)} runs.</p>{_quality_notice(summary)}"
+            f"<h2>Summary</h2><p class=\"muted\">One row per point of the sweep: mean ± "
+            f"standard deviation over its seeds.</p><div class=\"scroll\">{key}</div>"
+            + folded(f"All columns, one row per run ({len(summary)})",
+                     f'<div class="scroll">{raw}</div>')
+            + f"<h2>Figures</h2>{''.join(images)}"
+            f"<h2>Sweep</h2><pre>{html.escape(yaml.safe_dump(spec, sort_keys=False))}</pre>"
+            + folded("Base scenario", f"<pre>{html.escape(base_text)}</pre>"))
+    return write_atomically(out or sweep_dir / "report.html",
+                            page(f"{title}: snakesim sweep", body))
 
 
 def _quality_notice(summary: pd.DataFrame) -> str:
@@ -149,22 +151,3 @@ def _quality_notice(summary: pd.DataFrame) -> str:
                  "mode): they appear in the cost figures only.")
     return (f'<p class="note"><strong>Quality not computed.</strong> {html.escape(scope)} '
             f"Each run's summary says: <em>{html.escape(why)}</em>.</p>")
-
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}: snakesim sweep</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1300px; }}
-figure {{ margin: 1rem 0; }} img {{ max-width: 100%; }}
-table {{ border-collapse: collapse; font-size: 0.8rem; }}
-td, th {{ padding: 0.2rem 0.5rem; border-bottom: 1px solid #ddd; text-align: right; }}
-pre {{ background: #f6f6f6; padding: 1rem; overflow-x: auto; }}
-.note {{ background: #fff4d6; border-left: 4px solid #e0a800; padding: 0.6rem 1rem; }}
-</style></head><body>
-<h1>{title}</h1><p>{description}</p><p>{runs} runs.</p>{notice}
-<h2>Figures</h2>{figures}
-<h2>Summary</h2><div style="overflow-x: auto">{table}</div>
-<h2>Sweep</h2><pre>{sweep}</pre>
-<h2>Base scenario</h2><pre>{base}</pre>
-</body></html>
-"""

@@ -50,6 +50,7 @@ def _quantity(dimension: Dimension, *, allow_zero: bool,
             raise ValueError(f"must be at least {smallest:g} {unit}")
         return number
 
+    parse.snakesim_dimension = dimension  # type: ignore[attr-defined]  # key reference
     # Editors see the input form (number or string with unit), not the stored float.
     return BeforeValidator(parse, json_schema_input_type=float | str)
 

@@ -24,7 +24,9 @@ class Frozen(BaseModel):
     parse their own strings. Numbers must be finite (``lr: .inf`` is an error).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+    # A docstring under a field is its description (JSON Schema, docs/scenario-keys.md).
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False,
+                              use_attribute_docstrings=True)
 
 
 def _on_off(value: object) -> object:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from snakesim.cli.app import _friendly, app, err, out
 
@@ -17,10 +16,13 @@ def examples() -> None:
     """List the example scenarios and sweeps that ship with snakesim."""
     from snakesim.examples import list_examples
 
-    table = Table("name", "kind", "description", box=None, pad_edge=False)
-    for example in list_examples():
-        table.add_row(example.name, example.kind, example.description)
-    out.print(table)
+    rows = [("name", "kind", "description")]
+    rows += [(e.name, e.kind, e.description) for e in list_examples()]
+    # Plain aligned lines, one per example, never wrapped: easy to read and to grep.
+    width = max(len(name) for name, _, _ in rows)
+    for name, kind, description in rows:
+        out.print(f"{name:<{width}}  {kind:<8}  {description}", markup=False,
+                  highlight=False, soft_wrap=True)
     out.print("copy one with `snakesim init NAME [DIR]`, or run it as it is with "
               "`snakesim run NAME` (`snakesim sweep NAME` for a sweep)", highlight=False)
 
@@ -40,15 +42,17 @@ def init(
 
     written = copy_example(name, folder)
     for path in written:
-        out.print(f"wrote {path}", markup=False, highlight=False)
+        out.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
     example = find_example(name)
     command = "sweep" if example.kind == "sweep" else "run"
-    if any(PREFIX in path.as_posix() for path in written[1:]):
+    if any(p.relative_to(folder).as_posix().startswith(PREFIX) for p in written[1:]):
         # It reads a file relative to the working folder (a topology): run it from there.
         out.print(f"run it from {folder}: cd {folder} && snakesim {command} "
-                  f"{written[0].relative_to(folder)}", markup=False, highlight=False)
+                  f"{written[0].relative_to(folder)}", markup=False, highlight=False,
+                  soft_wrap=True)
     else:
-        out.print(f"run it: snakesim {command} {written[0]}", markup=False, highlight=False)
+        out.print(f"run it: snakesim {command} {written[0]}", markup=False, highlight=False,
+                  soft_wrap=True)
 
 
 def scenario_file(file: Path) -> Path:

@@ -7,7 +7,9 @@ at least every ``interval`` seconds while it goes on, such as
 ``quickstart: round 3/10, 30%, elapsed 12 s, ETA 28 s``. ``quiet`` prints nothing.
 
 Which one is chosen follows the console: rich's ``is_terminal`` (so ``FORCE_COLOR``,
-``TTY_COMPATIBLE`` and the like apply). ``SNAKESIM_PROGRESS=bar|lines|off`` overrides it.
+``TTY_COMPATIBLE`` and the like apply). ``SNAKESIM_PROGRESS=bar|lines|off`` overrides it;
+``SNAKESIM_PROGRESS_INTERVAL`` (seconds, default 30) sets the longest silence between
+lines (0: a line for every report).
 Times come from a monotonic clock; they are shown, never stored in results.
 """
 
@@ -33,6 +35,7 @@ from snakesim.errors import ConfigurationError
 
 MODES = ("bar", "lines", "off")
 ENV = "SNAKESIM_PROGRESS"
+INTERVAL_ENV = "SNAKESIM_PROGRESS_INTERVAL"
 INTERVAL_S = 30.0
 """Default longest silence between two progress lines."""
 
@@ -62,9 +65,30 @@ def progress_mode(console: Console, quiet: bool = False) -> str:
     return "bar" if console.is_terminal else "lines"
 
 
+def progress_interval() -> float:
+    """``$SNAKESIM_PROGRESS_INTERVAL`` in seconds (`INTERVAL_S` when unset).
+
+    Raises
+    ------
+    ConfigurationError
+        When it is not a number >= 0.
+    """
+    given = os.environ.get(INTERVAL_ENV, "").strip()
+    if not given:
+        return INTERVAL_S
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also NaN
+        raise ConfigurationError(f"${INTERVAL_ENV}: must be a number of seconds >= 0 "
+                                 f"(got {given})")
+    return seconds
+
+
 @contextmanager
 def progress(label: str, console: Console, *, quiet: bool = False,
-             interval_s: float = INTERVAL_S,
+             interval_s: float | None = None,
              clock: Callable[[], float] = time.monotonic) -> Iterator[Reporter]:
     """Report the progress of the work called ``label`` on ``console``.
 
@@ -77,7 +101,8 @@ def progress(label: str, console: Console, *, quiet: bool = False,
     quiet
         Report nothing.
     interval_s
-        In ``lines`` mode, the longest silence between two lines while work goes on.
+        In ``lines`` mode, the longest silence between two lines while work goes on
+        [default: ``$SNAKESIM_PROGRESS_INTERVAL``, else `INTERVAL_S`].
     clock
         Seconds from a monotonic clock (a test's fake clock).
 
@@ -91,7 +116,8 @@ def progress(label: str, console: Console, *, quiet: bool = False,
         with _bar(label, console) as report:
             yield report
     elif mode == "lines":
-        yield _Lines(label, console, interval_s, clock)
+        every = progress_interval() if interval_s is None else interval_s
+        yield _Lines(label, console, every, clock)
     else:
         yield _silent
 

@@ -15,9 +15,10 @@ trap 'rm -rf "$work"' EXIT
 started=$SECONDS
 fail() { echo "wheel check: $*" >&2; exit 1; }
 
-"$python" -m pip wheel --quiet --no-deps --no-build-isolation -w "$work/dist" "$repo" \
-  || "$python" -m pip wheel --quiet --no-deps -w "$work/dist" "$repo"
-rm -rf "$repo/build" "$repo/snakesim.egg-info"  # setuptools' leftovers in the checkout
+leftovers=()  # setuptools' build folders that this build adds to the checkout
+for dir in build snakesim.egg-info; do [ -e "$dir" ] || leftovers+=("$repo/$dir"); done
+"$python" -m pip wheel --quiet --no-deps -w "$work/dist" "$repo"
+[ ${#leftovers[@]} -eq 0 ] || rm -rf "${leftovers[@]}"
 wheel=$(ls "$work"/dist/snakesim-*.whl)
 python3 -c 'import sys, zipfile; names = zipfile.ZipFile(sys.argv[1]).namelist()
 missing = [n for n in ("snakesim/scenarios/quickstart.yaml",

@@ -18,6 +18,7 @@ import torch
 
 from snakesim.config import Scenario, load_scenario
 from snakesim.config.sweep import Sweep, load_sweep
+from snakesim.errors import RunInterrupted
 from snakesim.experiments.run import RunResult, run_scenario
 from snakesim.experiments.store import TABLES, prepare_out, read_summary, read_table, write_run
 from snakesim.experiments.sweep import SweepProgress, run_sweep
@@ -48,6 +49,10 @@ def run(scenario: Scenario | str | Path, *, out: str | Path | None = None,
     ------
     snakesim.errors.ResultsError
         Before anything runs, when ``out`` is a file or cannot be created or written.
+    snakesim.errors.RunInterrupted
+        On Ctrl-C during the simulation; the rounds that had ended are first written to
+        ``out`` (if given) with ``interrupted: true`` in the summary, and the error's
+        ``written`` names the folder.
     """
     if isinstance(scenario, Scenario):
         spec = scenario if seed is None else scenario.model_copy(update={"seed": seed})
@@ -59,6 +64,13 @@ def run(scenario: Scenario | str | Path, *, out: str | Path | None = None,
         torch.set_num_threads(threads)
     try:
         result = run_scenario(spec, on_progress=on_progress)
+    except RunInterrupted as stop:
+        # The rounds that ended are committed like any run (never half a table); the
+        # summary says interrupted, and the interrupt goes on.
+        if target is not None and stop.partial is not None:
+            write_run(target, spec, stop.partial.summary, stop.partial.frames)
+            stop.written = target
+        raise
     finally:
         torch.set_num_threads(previous)
     if target is not None:

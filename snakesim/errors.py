@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 
 class SnakesimError(Exception):
@@ -130,3 +132,23 @@ class MissingDependencyError(SnakesimError):
             f"{purpose} needs the optional package '{package}': "
             f"pip install 'snakesim[{extra}]'"
         )
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C (or SIGTERM, in the CLI) while its simulation ran.
+
+    A `KeyboardInterrupt`, so that whatever stops on Ctrl-C still stops. ``partial`` is
+    what had been simulated (a `snakesim.experiments.run.RunResult` whose summary says
+    ``interrupted: true``), or None when no round had ended; ``written`` is the folder
+    it was saved to, if any. ``signum`` is the signal that stopped the run.
+    """
+
+    def __init__(self, partial: Any, rounds_planned: int, signum: int = 2) -> None:
+        super().__init__()
+        self.partial, self.rounds_planned, self.signum = partial, rounds_planned, signum
+        self.written: Path | None = None
+
+    @property
+    def rounds_done(self) -> int:
+        """Rounds whose results were kept (0 without a partial result)."""
+        return int(self.partial.summary["rounds"]) if self.partial is not None else 0

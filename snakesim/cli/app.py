@@ -3,7 +3,8 @@
 No traceback reaches a user. Errors a user can cause (`SnakesimError`), and failures of
 the environment (out of memory, a full disk, a missing permission, a numeric overflow
 from an extreme input value), are printed as one line per problem and exit with code 2;
-Ctrl-C prints ``interrupted`` and exits 130. Anything else is a bug in snakesim: its
+Ctrl-C prints ``interrupted`` (with where an interrupted run's partial results are) and
+exits 130 (143 for SIGTERM during ``run``). Anything else is a bug in snakesim: its
 traceback is saved to a crash file (in ``$SNAKESIM_CRASH_DIR``, else the system's
 temporary folder), one line names the file, and the exit code is 70.
 """
@@ -24,8 +25,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from snakesim.cli.interrupts import exit_code, interrupted_line
 from snakesim.errors import SnakesimError
 
 if TYPE_CHECKING:
@@ -55,10 +56,11 @@ def _friendly(func: F) -> F:
             return func(*args, **kwargs)
         except _PASS_THROUGH:
             raise
-        except KeyboardInterrupt:
-            # Results are committed only when a run ends, so nothing half-written is left.
-            err.print("interrupted", markup=False, highlight=False)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as stop:
+            # Results are committed whole (a run's partial results too), so nothing
+            # half-written is left; the line says where an interrupted run's rounds are.
+            err.print(interrupted_line(stop), markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(exit_code(stop)) from None
         except Exception as error:
             lines, code = _explain(error, _command(func.__name__, kwargs.get("file")))
             for line in lines:
@@ -173,11 +175,6 @@ def _warn(file: Path, scenario: Scenario) -> None:
 
     for line in scenario_warnings(scenario):
         err.print(f"warning: {file}: {line}", markup=False, highlight=False, soft_wrap=True)
-
-
-def _bar(disable: bool = False) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err, disable=disable, transient=True)
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ import typer
 from snakesim.cli.app import (
     BATCH_HELP,
     DEVICE_HELP,
-    _bar,
     _execution,
     _friendly,
     _warn,
@@ -18,13 +17,17 @@ from snakesim.cli.app import (
     err,
     out,
 )
+from snakesim.cli.examples import scenario_file
+from snakesim.cli.interrupts import terminate_as_interrupt
+from snakesim.cli.progress import progress
 from snakesim.errors import SnakesimError
 
 
 @app.command()
 @_friendly
 def run(
-    file: Path = typer.Argument(..., help="Scenario YAML file."),
+    file: Path = typer.Argument(..., help="Scenario YAML file, or the name of a shipped "
+                                "example (`snakesim examples`)."),
     out_dir: Path | None = typer.Option(None, "--out", help="Results folder "
                                         "[default: results/<scenario name>]"),
     seed: int | None = typer.Option(None, "--seed", help="Override the scenario's seed."),
@@ -44,6 +47,7 @@ def run(
     from snakesim.errors import ConfigurationError
     from snakesim.experiments.store import prepare_out
 
+    file = scenario_file(file)
     scenario = load_scenario(file, seed=seed, execution=_execution(device, batch_clients))
     _warn(file, scenario)
     if cost_only:
@@ -51,15 +55,10 @@ def run(
     target = prepare_out(out_dir or Path("results") / scenario.name,
                          key="--out" if out_dir else "results folder")
     started = time.perf_counter()
-    with _bar(quiet) as bar:
-        task = bar.add_task(f"{scenario.name}: starting", total=None)
-
-        def progress(done: int, total: int, what: str) -> None:
-            bar.update(task, completed=done, total=total,
-                       description=f"{scenario.name}: {what}")
-
+    # SIGTERM stops the run like Ctrl-C: the rounds that ended are kept (`interrupts`).
+    with terminate_as_interrupt(), progress(scenario.name, err, quiet=quiet) as report:
         try:
-            result = run_api(scenario, out=target, threads=threads, on_progress=progress)
+            result = run_api(scenario, out=target, threads=threads, on_progress=report)
         except SnakesimError as error:
             # A valid file that cannot run as asked (a node out of memory, a stall): still
             # say which file, on every line.
@@ -73,7 +72,8 @@ def run(
 @app.command()
 @_friendly
 def validate(files: list[Path] = typer.Argument(..., help="Scenario or sweep YAML "
-                                                "files.")) -> None:
+                                                "files, or names of shipped examples.")
+             ) -> None:
     """Check scenario and sweep files; print one located line per problem.
 
     A file with a ``base`` key and no ``strategy`` is a sweep: its base and every point
@@ -82,11 +82,12 @@ def validate(files: list[Path] = typer.Argument(..., help="Scenario or sweep YAM
     from snakesim.config import validate_scenario
     from snakesim.config.loading import read_yaml
     from snakesim.config.sweep import load_sweep
-    from snakesim.errors import ScenarioError
+    from snakesim.errors import ConfigurationError, ScenarioError
 
     problems: list[str] = []
-    for file in files:
+    for given in files:
         try:
+            file = scenario_file(given)  # a shipped example's name becomes its file
             data = read_yaml(file)
             if "base" in data and "strategy" not in data:
                 points = len(load_sweep(file).points)
@@ -94,7 +95,7 @@ def validate(files: list[Path] = typer.Argument(..., help="Scenario or sweep YAM
                 continue
             _warn(file, validate_scenario(data, str(file)))
             out.print(f"{file}: ok")
-        except ScenarioError as error:
+        except (ScenarioError, ConfigurationError) as error:
             problems.extend(str(error).splitlines())
     for line in problems:
         err.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
@@ -105,7 +106,8 @@ def validate(files: list[Path] = typer.Argument(..., help="Scenario or sweep YAM
 @app.command()
 @_friendly
 def sweep(
-    file: Path = typer.Argument(..., help="Sweep YAML file."),
+    file: Path = typer.Argument(..., help="Sweep YAML file, or the name of a shipped "
+                                "sweep (`snakesim examples`)."),
     out_dir: Path | None = typer.Option(None, "--out", help="Sweep folder "
                                         "[default: results/<sweep name>]"),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Runs in parallel (processes)."),
@@ -114,6 +116,8 @@ def sweep(
                                        "[default: start a local Ray instance]"),
     device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
     batch_clients: str | None = typer.Option(None, "--batch-clients", help=BATCH_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary "
+                               "lines (failures are still reported)."),
 ) -> None:
     """Run every point of a sweep (resuming: finished points are skipped)."""
     from snakesim.api import sweep as sweep_api
@@ -124,22 +128,17 @@ def sweep(
 
     if backend not in ("local", "ray"):
         raise ConfigurationError(f"--backend: must be local or ray (got {backend})")
-    loaded = load_sweep(file, execution=_execution(device, batch_clients))
+    loaded = load_sweep(scenario_file(file), execution=_execution(device, batch_clients))
     target = prepare_out(out_dir or Path("results") / loaded.spec.name,
                          key="--out" if out_dir else "sweep folder")
     runs, duplicates = distinct_points(loaded)
-    with _bar() as bar:
-        task = bar.add_task(f"{loaded.spec.name}", total=len(runs))
-
-        def progress(done: int, total: int, label: str) -> None:
-            bar.update(task, completed=done, total=total,
-                       description=f"{loaded.spec.name}: {label}")
-
+    with progress(loaded.spec.name, err, quiet=quiet) as report:
         table = sweep_api(loaded, out=target, jobs=jobs, backend=backend, address=address,
-                          on_progress=progress)
-    out.print(f"{len(table)} of {len(runs)} runs finished; "
-              f"summary in {target / 'summary.parquet'}")
-    if duplicates:
+                          on_progress=report)
+    if not quiet:
+        out.print(f"{len(table)} of {len(runs)} runs finished; "
+                  f"summary in {target / 'summary.parquet'}")
+    if duplicates and not quiet:
         out.print(f"{len(duplicates)} point(s) equal to another ran once (see "
                   f"{target / 'duplicates.json'})")
     failures = sweep_failures(loaded, target)

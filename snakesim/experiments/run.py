@@ -23,7 +23,7 @@ from snakesim.config.schema import (
     ShardsPartition,
     client_names,
 )
-from snakesim.errors import SimulationStalled
+from snakesim.errors import RunInterrupted, SimulationStalled
 from snakesim.experiments.build import (
     build_model,
     cost_model,
@@ -71,11 +71,17 @@ def learners(scenario: Scenario) -> list[str]:
 
 
 def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None) -> RunResult:
-    """Simulate ``scenario`` to the end and return its summary and tables."""
+    """Simulate ``scenario`` to the end and return its summary and tables.
+
+    Raises
+    ------
+    snakesim.errors.RunInterrupted
+        On Ctrl-C while the simulation runs, holding the rounds that had ended (their
+        summary says ``interrupted: true``), or None before the first.
+    """
     device = resolve_device(scenario.execution.device)
     world = World(scenario.seed, on_progress)
     fabric = build_fabric(world, scenario)
-    nodes = fabric.nodes
     outages = OutageController(world, fabric, scenario.outages)
     data = load_data(scenario)
     ctx = _context(scenario, world, fabric, data, device)
@@ -90,16 +96,33 @@ def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None
     gc.collect(1)
     gc.freeze()
     try:
-        world.env.run()
-    finally:
-        gc.unfreeze()
+        try:
+            world.env.run()
+        finally:
+            gc.unfreeze()
+    except KeyboardInterrupt as stop:
+        # Ctrl-C (or a SIGTERM the CLI turned into one): keep the rounds that ended.
+        outages.close()
+        partial = None
+        if world.ledger.evaluations:
+            partial = _result(scenario, world, fabric, data, ctx, device)
+            partial.summary.update(interrupted=True, rounds_planned=scenario.training.rounds)
+        raise RunInterrupted(partial, scenario.training.rounds,
+                             getattr(stop, "signum", 2)) from None
     outages.close()
     if not done.triggered:  # out of events, yet the strategy waits: never call it done
         raise SimulationStalled(float(world.env.now), fabric.unfinished())
+    return _result(scenario, world, fabric, data, ctx, device)
+
+
+def _result(scenario: Scenario, world: World, fabric: Fabric, data: Dataset, ctx: Context,
+            device: torch.device) -> RunResult:
+    """The tables and summary of what ``world`` simulated (a whole run, or the part of
+    one an interrupt left)."""
     energy = {frozenset((u, v)): float(d["energy_per_bit"])
               for u, v, d in fabric.graph.edges(data=True)}
     frames = world.ledger.to_frames(run_id(scenario), scenario.strategy.name,
-                                    [to_info(n) for n in nodes], energy)
+                                    [to_info(n) for n in fabric.nodes], energy)
     _quality_columns(frames["rounds"], data, scenario.mode)
     summary = summarize(scenario, frames)
     summary["label_heterogeneity"] = _heterogeneity(ctx, data)

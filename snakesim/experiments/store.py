@@ -3,7 +3,9 @@
 Layout of ``DIR``: ``scenario.yaml`` (the resolved scenario), the tables
 ``rounds.parquet``, ``transfers.parquet``, ``computes.parquet``, ``nodes.parquet``,
 ``links.parquet``, ``outages.parquet``, ``effects.parquet`` and ``timeline.parquet``,
-and ``summary.json``, whose presence means the run finished. ``summary.json`` also holds
+and ``summary.json``, whose presence means the run was committed (a run stopped by Ctrl-C
+commits the rounds that ended, its summary saying ``interrupted: true``; it is not a
+finished run of its scenario for a sweep, `stored_sha256`). ``summary.json`` also holds
 ``scenario_sha256``, the hash of the resolved scenario, so that a sweep can tell a result
 of the scenario it would run from a result of an older one.
 
@@ -265,16 +267,18 @@ def read_summary(run_dir: Path) -> dict[str, Any]:
 def stored_sha256(run_dir: Path) -> str | None:
     """The ``scenario_sha256`` of the finished run in ``run_dir``; None if there is none.
 
-    Unfinished folders, unreadable summaries and runs written before the hash was stored
-    all give None: none of them is a result of a known scenario.
+    Unfinished folders, interrupted runs, unreadable summaries and runs written before
+    the hash was stored all give None: none of them is a whole result of a known
+    scenario.
     """
     if not run_dir.is_dir():
         return None
     try:
-        value = read_summary(run_dir).get("scenario_sha256")
+        summary = read_summary(run_dir)
     except ResultsError:
         return None
-    return value if isinstance(value, str) else None
+    value = summary.get("scenario_sha256")
+    return value if isinstance(value, str) and not summary.get("interrupted") else None
 
 
 def read_table(run_dir: Path, name: str) -> pd.DataFrame:

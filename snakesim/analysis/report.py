@@ -137,14 +137,15 @@ def _names(nodes: Sequence[str], show: int = 4) -> str:
 
 
 def _ranges(groups: Sequence[int]) -> str:
-    """``0-3,5``: sorted groups with runs of consecutive ones collapsed."""
+    """``0-3,5,6``: sorted groups, runs of three or more consecutive ones collapsed."""
     parts: list[str] = []
     start = prev = None
     for g in [*sorted(groups), None]:
         if g is not None and prev is not None and g == prev + 1:
             prev = g
             continue
-        if start is not None:
-            parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if start is not None and prev is not None:
+            parts.append(f"{start}-{prev}" if prev - start >= 2
+                         else ",".join(map(str, range(start, prev + 1))))
         start = prev = g
     return ",".join(parts)

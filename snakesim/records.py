@@ -46,6 +46,9 @@ class ComputeRecord:
     flops: float
     peak_memory_bytes: int
     samples: int
+    groups: str = ""
+    """The layer groups the job trained, comma-separated (``0,1,5``); empty for a job
+    that trains no groups, or one that does not say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,8 @@ class EvalRecord:
     """The global test metrics of the model after one round or hop.
 
     ``step`` numbers the hops within a Snake Learning pass (or is 0 for per-round
-    strategies); evaluation costs no simulated time.
+    strategies); evaluation costs no simulated time. Round 0 is the initial model,
+    evaluated before any training.
     """
 
     round: int

@@ -41,7 +41,7 @@ def run(
     batch_clients: str | None = typer.Option(None, "--batch-clients", help=BATCH_HELP),
 ) -> None:
     """Run a scenario and write its results."""
-    from snakesim.analysis.report import summary_table
+    from snakesim.analysis.report import exclusion_warning, nodes_table, summary_table
     from snakesim.api import run as run_api
     from snakesim.config import load_scenario
     from snakesim.errors import ConfigurationError
@@ -66,7 +66,15 @@ def run(
                                                 str(error).splitlines())) from None
     if not quiet:
         out.print(summary_table(result.summary))
+        nodes = nodes_table(result.summary)
+        if nodes is not None:
+            out.print(nodes)
         out.print(f"results in {target}/ (wall time {time.perf_counter() - started:.1f} s)")
+    # Printed even with --quiet: nodes left out change what the results mean.
+    warning = exclusion_warning(result.summary, str(target))
+    if warning is not None:
+        err.print(f"warning: {file}: {warning}", markup=False, highlight=False,
+                  soft_wrap=True)
 
 
 @app.command()

@@ -344,7 +344,7 @@ class TrainingSpec(Frozen):
     weight_decay: float = Field(default=0.0, ge=0, le=1e6)
     batch_size: int = Field(default=32, ge=1, le=10_000_000)
     local_epochs: int = Field(default=1, ge=1, le=10_000)
-    rounds: int = Field(default=10, ge=1, le=1_000_000)
+    rounds: int = Field(default=10, ge=0, le=1_000_000)  # 0: only round 0's evaluation
     dtype: Literal["fp32", "bf16", "fp16"] = "fp32"
     master_weights: bool = True
     """With dtype bf16/fp16: keep fp32 master weights, gradients and optimizer state

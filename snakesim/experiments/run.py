@@ -33,6 +33,7 @@ from snakesim.experiments.build import (
     scenario_model,
 )
 from snakesim.experiments.execution import execution_summary, make_batcher, resolve_device
+from snakesim.experiments.node_facts import event_counts, excluded_nodes, node_facts
 from snakesim.learning.costs.breakdown import tensor_bytes
 from snakesim.learning.data.datasets import Dataset
 from snakesim.learning.data.heterogeneity import label_heterogeneity
@@ -86,7 +87,7 @@ def run_scenario(scenario: Scenario, on_progress: ProgressCallback | None = None
     data = load_data(scenario)
     ctx = _context(scenario, world, fabric, data, device)
     strategy = build_strategy(scenario.strategy, scenario.topology)
-    done = world.env.process(strategy.process(ctx))
+    done = world.env.process(strategy.run(ctx))
     outages.stop_when(done)
     # The set-up (graph, data, models, modules) is long-lived: hide it from the cyclic
     # garbage collector while events run, so full collections do not rescan it; the
@@ -201,15 +202,21 @@ def _partition(scenario: Scenario, data: Dataset, n: int,
 
 
 def summarize(scenario: Scenario, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    """The headline figures of a run (all from its tables; no wall-clock values)."""
+    """The headline figures of a run (all from its tables; no wall-clock values).
+
+    ``final_*`` come from the last round, ``initial_*`` from round 0 (the untrained
+    model) and ``best_*`` from the trained rounds (round 0 only if there are none).
+    """
     rounds, transfers = frames["rounds"], frames["transfers"]
     nodes, computes = frames["nodes"], frames["computes"]
-    last = rounds.iloc[-1]
-    perplexity = rounds["perplexity"] if "perplexity" in rounds else pd.Series([math.nan])
+    last, first = rounds.iloc[-1], rounds.iloc[0]
+    trained = rounds[rounds["round"] >= 1] if (rounds["round"] >= 1).any() else rounds
+    perplexity = trained["perplexity"] if "perplexity" in rounds else pd.Series([math.nan])
     total = int(transfers["nbytes"].sum())
     end = max(float(transfers["end_s"].max()) if len(transfers) else 0.0,
               float(computes["end_s"].max()) if len(computes) else 0.0)
     n_rounds = int(rounds["round"].max())
+    facts = node_facts(frames)
     return {
         "run_id": run_id(scenario),
         "scenario": scenario.name,
@@ -217,19 +224,25 @@ def summarize(scenario: Scenario, frames: dict[str, pd.DataFrame]) -> dict[str, 
         "seed": scenario.seed,
         "rounds": n_rounds,
         "learners": int(computes["node"].nunique()),
+        "initial_accuracy": _number(first["accuracy"]),
+        "initial_loss": _number(first["loss"]),
+        "initial_perplexity": _number(first.get("perplexity", math.nan)),
         "final_accuracy": _number(last["accuracy"]),
-        "best_accuracy": _number(rounds["accuracy"].max()),
+        "best_accuracy": _number(trained["accuracy"].max()),
         "final_loss": _number(last["loss"]),
-        "final_perplexity": _number(perplexity.iloc[-1]),
+        "final_perplexity": _number(last.get("perplexity", math.nan)),
         "best_perplexity": _number(perplexity.min()),
         "total_bytes": total,
         "link_bytes": int((transfers["nbytes"] * transfers["hops"]).sum()),
-        "bytes_per_round": total / n_rounds,
+        "bytes_per_round": total / n_rounds if n_rounds else 0.0,
         "sim_time_s": end,
         "total_flops": float(computes["flops"].sum()),
         "max_node_peak_memory_bytes": int(nodes["peak_memory_bytes"].max()),
         "max_node_storage_bytes": int(nodes["storage_used_bytes"].max()),
         "participating_nodes": _participating(frames),
+        "excluded_nodes": excluded_nodes(facts),
+        "nodes": facts,
+        "counts": event_counts(frames),
         "outage_events": len(frames["outages"]),
         "oom_events": int((frames["effects"]["effect"] == "oom").sum()),
         "out_of_storage_events": int((frames["effects"]["effect"] == "out_of_storage").sum()),

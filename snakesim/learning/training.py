@@ -256,14 +256,17 @@ class TrainJob(Lazy[SliceResult]):
         dtype, for a roofline's peak rate).
     memory
         The peak memory by component.
+    groups
+        The layer groups the job trains, sorted (for the computes table).
     """
 
     def __init__(self, work: Callable[[], SliceResult], flops: float,
                  memory: MemoryBreakdown, samples: int,
                  on_accept: Callable[[], None] | None = None,
                  phases: Callable[[], tuple[Work, ...]] | None = None,
-                 dtype: str = "fp32") -> None:
+                 dtype: str = "fp32", groups: Sequence[int] = ()) -> None:
         super().__init__(work)
+        self.groups = tuple(sorted(set(groups)))
         self.flops = flops
         self.memory = memory
         self.peak_memory_bytes = memory.total
@@ -321,7 +324,8 @@ def slice_job(costs: CostModel, model: LayerStack, state: State, trainable: Sequ
     dtype = cfg.precision.dtype
     if batcher is None:
         return TrainJob(alone, flops, memory, len(x) * cfg.epochs, phases=phases,
-                        dtype=dtype)
+                        dtype=dtype, groups=trainable)
     work, on_accept = batcher.work(state, trainable, x, y, cfg, generator, distill, alone,
                                    memory.total)
-    return TrainJob(work, flops, memory, len(x) * cfg.epochs, on_accept, phases, dtype)
+    return TrainJob(work, flops, memory, len(x) * cfg.epochs, on_accept, phases, dtype,
+                    trainable)

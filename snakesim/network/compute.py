@@ -55,6 +55,10 @@ class ComputeJob(Protocol):
         its real work may be done from now on (batched with others' or not)."""
         ...
 
+    # A job may also have ``groups`` (the layer groups it trains, a sequence of ints)
+    # for the computes table; it is optional so that a job that trains no model need
+    # not say so.
+
 
 class Processors:
     """The compute queues of every node of a run.
@@ -136,7 +140,8 @@ class Processors:
             node=name, kind=j.kind, round=j.round,
             start_s=j.first if self._policy == "resume" and j.first is not None else j.start,
             end_s=float(self._env.now), flops=j.flops,
-            peak_memory_bytes=int(job.peak_memory_bytes), samples=int(job.samples)))
+            peak_memory_bytes=int(job.peak_memory_bytes), samples=int(job.samples),
+            groups=",".join(map(str, getattr(job, "groups", ())))))
         queue = self._queues[name]
         queue.popleft()
         j.done.succeed(job)

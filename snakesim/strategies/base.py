@@ -157,7 +157,25 @@ class Strategy(ABC):
 
     @abstractmethod
     def process(self, ctx: Context) -> Process:
-        """The SimPy process that runs the scheme to completion."""
+        """The SimPy process that runs the scheme's ``ctx.rounds`` rounds to completion."""
+
+    def run(self, ctx: Context) -> Process:
+        """The process a run starts: round 0, then `process` (if any rounds are asked).
+
+        Round 0 is the initial model, evaluated at time 0 before anything is sent,
+        stored or trained, so that every rounds table says what training added. With
+        ``ctx.rounds == 0`` nothing else happens.
+        """
+        ctx.evaluate(ctx.initial_state, 0, 0, self.initial_holder(ctx))
+        if ctx.rounds > 0:
+            yield from self.process(ctx)
+
+    def initial_holder(self, ctx: Context) -> str:
+        """The ``node`` of round 0's row: where the scheme's evaluated model starts.
+
+        ``initial`` unless a scheme names the node that holds (and evaluates) its model.
+        """
+        return "initial"
 
     def store_initial(self, ctx: Context, holders: Sequence[str]) -> list[str]:
         """Charge storage: each learner keeps its data, each holder a full model.

@@ -29,6 +29,10 @@ class Central(Strategy):
     def __init__(self, node: str) -> None:
         self.node = node
 
+    def initial_holder(self, ctx: Context) -> str:
+        """The training node."""
+        return self.node
+
     def process(self, ctx: Context) -> Process:
         """Upload every client's data to the node, then train ``ctx.rounds`` rounds."""
         env, fabric = ctx.world.env, ctx.fabric

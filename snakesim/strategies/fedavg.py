@@ -94,6 +94,10 @@ class FedAvg(Strategy):
             ctx.evaluate(state, rnd, 0, self.server)
             ctx.world.progress(rnd, ctx.rounds, f"round {rnd}/{ctx.rounds}")
 
+    def initial_holder(self, ctx: Context) -> str:
+        """The server: it holds the global model."""
+        return self.server
+
     def _able(self, ctx: Context, clients: list[str], groups: list[int]) -> list[str]:
         """The clients whose full-model training job fits their memory budget.
 

@@ -30,6 +30,10 @@ class Local(Strategy):
         self._sums = {}
         yield env.all_of([env.process(self._learner(ctx, node)) for node in ctx.learners])
 
+    def initial_holder(self, ctx: Context) -> str:
+        """``mean``, as every row: every node starts from the initial model."""
+        return "mean"
+
     def _learner(self, ctx: Context, node: str) -> Process:
         everything = list(range(ctx.costs.n_groups))
         state: State = ctx.initial_state

@@ -198,6 +198,12 @@ class Snake(Strategy):
                 hop += 1
 
     # ------------------------------------------------------------------ running
+    def initial_holder(self, ctx: Context) -> str:
+        """The controller (the CS server, or the first node of the route)."""
+        if self.spec.mode == "cs" and self.server:
+            return self.server
+        return self.plan(ctx).route[0]
+
     def process(self, ctx: Context) -> Process:
         """Distribute the model once, then run passes of the route until the stop rule."""
         plan = self.plan(ctx)

@@ -68,6 +68,7 @@ class SplitPlan:
         self.costs = SplitCosts(ctx.model, shape, cut, t.optimizer, t.momentum, t.objective,
                                 t.precision)
         self.cut = cut
+        self._groups = ctx.costs.n_groups
         self.keys = client_keys(ctx.model, cut)
         self._copies = server_copies
         self._jobs: dict[int, tuple[StepJob, StepJob, StepJob, int, int]] = {}
@@ -79,10 +80,11 @@ class SplitPlan:
             s = self.costs.step(batch)
             client = self.costs.client_memory(batch).total
             server = self.costs.server_memory(batch, self._copies).total
+            ours, theirs = tuple(range(self.cut)), tuple(range(self.cut, self._groups))
             jobs = self._jobs[batch] = (
-                StepJob(s.client_forward_flops, client, batch),
-                StepJob(s.server_flops, server, 0),
-                StepJob(s.client_backward_flops, client, 0),
+                StepJob(s.client_forward_flops, client, batch, ours),
+                StepJob(s.server_flops, server, 0, theirs),
+                StepJob(s.client_backward_flops, client, 0, ours),
                 s.upload_bytes, s.gradient_bytes)
         return jobs
 
@@ -129,6 +131,10 @@ class SplitLearning(Strategy):
         self.server = server
         self.cut = cut
         self.handoff = handoff
+
+    def initial_holder(self, ctx: Context) -> str:
+        """The server, which sends the initial client part."""
+        return self.server
 
     def process(self, ctx: Context) -> Process:
         """Run ``ctx.rounds`` rounds of turns."""

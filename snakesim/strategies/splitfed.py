@@ -59,6 +59,10 @@ class SplitFed(Strategy):
         self.cut = cut
         self.fed_server = fed_server or server
 
+    def initial_holder(self, ctx: Context) -> str:
+        """The main server."""
+        return self.server
+
     def process(self, ctx: Context) -> Process:
         """Run ``ctx.rounds`` synchronous rounds."""
         env, clients = ctx.world.env, ctx.learners

@@ -19,8 +19,9 @@ EXACT = ("strategy", "rounds", "learners", "total_bytes", "link_bytes", "bytes_p
 """Keys that follow from structure alone and must match exactly."""
 CLOSE = ("sim_time_s", "total_flops")
 """Keys that are sums of floats: equal to 1e-9 relative."""
-LEARNED = ("final_accuracy", "best_accuracy")
-"""Keys that depend on floating-point training: within `TOLERANCE` across hosts."""
+LEARNED = ("initial_accuracy", "final_accuracy", "best_accuracy")
+"""Keys that depend on floating-point training (or evaluation: round 0's initial
+accuracy): within `TOLERANCE` across hosts."""
 TOLERANCE = 0.05
 
 

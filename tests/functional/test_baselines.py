@@ -92,7 +92,7 @@ def test_central_uploads_every_clients_data_once_then_trains_on_the_server(
     assert float(c["start_s"].min()) >= float(t["end_s"].max())
     storage = central.frames["nodes"].set_index("node")["storage_used_bytes"]
     assert storage["server"] > central.summary["total_bytes"]
-    assert central.summary["rounds"] == 2 and len(central.frames["rounds"]) == 2
+    assert central.summary["rounds"] == 2 and len(central.frames["rounds"]) == 1 + 2
 
 
 def test_central_on_a_named_client_keeps_its_own_data() -> None:
@@ -111,7 +111,7 @@ def test_local_only_records_the_mean_accuracy_over_nodes(
 
     def spy_measure(ctx: Context, state: Any) -> tuple[float, float]:
         result = measure(ctx, state)
-        seen.setdefault(current[-1], []).append(result)
+        seen.setdefault(current[-1] if current else 0, []).append(result)
         return result
 
     def spy_report(self: local_module.Local, ctx: Any, state: Any, rnd: int) -> None:
@@ -122,7 +122,10 @@ def test_local_only_records_the_mean_accuracy_over_nodes(
     monkeypatch.setattr(local_module.Local, "_report", spy_report)
     result = run({"name": "local"})
     rounds = result.frames["rounds"]
-    assert list(rounds["round"]) == [1, 2] and set(rounds["node"]) == {"mean"}
+    assert list(rounds["round"]) == [0, 1, 2] and set(rounds["node"]) == {"mean"}
+    # Round 0: every node starts from the one initial model, evaluated once.
+    assert [tuple(rounds.iloc[0][["accuracy", "loss"]])] == seen[0]
+    rounds = rounds.query("round >= 1")
     for _, row in rounds.iterrows():
         values = seen[int(row["round"])]
         assert len(values) == 4

@@ -80,7 +80,7 @@ def test_perplexity_falls_under_snake_learning(snake: RunResult) -> None:
 
 def test_perplexity_falls_under_fedavg(fedavg: RunResult) -> None:
     _falls(fedavg)
-    assert list(fedavg.frames["rounds"]["round"]) == [1, 2]
+    assert list(fedavg.frames["rounds"]["round"]) == [0, 1, 2]
 
 
 def test_perplexity_is_exp_of_the_per_token_loss(fedavg: RunResult) -> None:

@@ -87,7 +87,7 @@ def test_a_toy_scheme_and_link_technology_run_after_one_registration(tmp_path: P
                           check=False)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
-    assert lines[0] == "strategy toy rounds 2"
+    assert lines[0] == "strategy toy rounds 3"  # round 0 (the initial model) and 2
     assert lines[1] == "links [(0.002, 5000000000.0)]"  # the registered technology's
     refused = [line for line in lines if line.startswith("refused")]
     assert len(refused) == 3

@@ -64,11 +64,15 @@ class SplitStepCost:
 
 @dataclass(frozen=True, slots=True)
 class StepJob:
-    """One side's share of one batch, as the fabric schedules it (no real work)."""
+    """One side's share of one batch, as the fabric schedules it (no real work).
+
+    ``groups`` are the layer groups that side trains (the client or the server part).
+    """
 
     flops: float
     peak_memory_bytes: int
     samples: int
+    groups: tuple[int, ...] = ()
 
     def accepted(self) -> None:
         """Nothing to do: the real split work runs in `snakesim.learning.split`."""

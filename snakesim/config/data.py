@@ -19,35 +19,56 @@ class IIDPartition(Frozen):
     """Shuffle the training set and deal it out in equal shares."""
 
     kind: Literal["iid"]
+    """``iid``: the training set shuffled (run's ``partition`` stream) and dealt out in
+    near-equal shares, one per learner."""
 
 
 class DirichletPartition(Frozen):
     """Per class, split its samples among nodes by proportions ~ Dirichlet(alpha)."""
 
     kind: Literal["dirichlet"]
+    """``dirichlet``: label skew: each class's samples split among the learners by proportions
+    drawn from Dirichlet(``alpha``)."""
     alpha: float = Field(gt=0)
+    """Concentration, > 0: small values (0.1) give each node few classes (strongly non-IID),
+    large ones (100) approach IID."""
     min_samples: int = Field(default=10, ge=1)
+    """The fewest samples any learner may get (>= 1): draws are repeated (up to 1000 times)
+    until every learner has this many; an error if ``learners x min_samples`` exceeds the
+    training set or no draw fits."""
 
 
 class ShardsPartition(Frozen):
     """Sort by label and deal shards: every node gets exactly ``k`` classes."""
 
     kind: Literal["shards"]
+    """``shards``: McMahan et al.'s sort-and-shard split: samples sorted by label, cut into
+    ``learners x k`` shards, each learner gets ``k`` shards of ``k`` different classes."""
     k: int = Field(default=2, ge=1)
+    """Classes (shards) per learner, >= 1 and at most the number of classes; ``learners x k``
+    must cover every class."""
 
 
 class QuantitySkewPartition(Frozen):
     """IID labels, node sizes proportional to lognormal(0, sigma) draws."""
 
     kind: Literal["quantity_skew"]
+    """``quantity_skew``: IID labels but unequal sizes: learner sizes in proportion to
+    lognormal(0, ``sigma``) draws."""
     sigma: float = Field(default=1.0, gt=0, le=10)  # e^10 between sizes is ample skew
+    """Standard deviation of the log of the learners' sizes, in (0, 10]: larger is more uneven."""
     min_samples: int = Field(default=10, ge=1)
+    """Samples every learner gets before the rest is shared out by the draws (>= 1); an error
+    if ``learners x min_samples`` exceeds the training set."""
 
 
 class BySourcePartition(Frozen):
     """Text only: every node gets whole sources (files or documents), dealt in turn."""
 
     kind: Literal["by_source"]
+    """``by_source`` (dataset ``text`` only): the sources (files, or the generated corpus's
+    topics) shuffled and dealt out whole, round-robin; needs at least as many sources as
+    learners."""
 
 
 Partition = Annotated[
@@ -69,11 +90,21 @@ class SyntheticSpec(Frozen):
     """A seeded synthetic set: class prototypes plus Gaussian noise."""
 
     samples: int = Field(default=2000, ge=2, le=1_000_000)
+    """Number of samples (train and test together), 2 to 1,000,000; ``samples x`` the product
+    of ``shape`` at most 2e8 values."""
     classes: int = Field(default=10, ge=2, le=10_000)
+    """Number of classes, 2 to 10,000 and at most ``samples``; balanced (sample i has class i
+    mod classes before shuffling)."""
     shape: list[Annotated[int, Field(ge=1, le=4096)]] = Field(default=[1, 8, 8], min_length=1,
                                                                max_length=3)
+    """Shape of one sample (1 to 3 sizes, each 1 to 4096), e.g. ``[1, 8, 8]`` for a one-channel
+    8 x 8 image or ``[20]`` for a vector."""
     noise: float = Field(default=1.0, ge=0, le=1e6)
+    """Standard deviation of the Gaussian noise added to each sample's class prototype
+    (prototypes are N(0, 1)); 0 gives noise-free samples, larger is harder."""
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    """Seed of the prototypes, labels and noise (0 to 2**32 - 1): the data set is the same for
+    every scenario seed."""
 
     @model_validator(mode="after")
     def _fits_in_memory(self) -> SyntheticSpec:
@@ -92,8 +123,13 @@ class CorpusSpec(Frozen):
     """The generated corpus (`snakesim.learning.data.corpus`): one topic per source."""
 
     sources: int = Field(default=8, ge=1, le=1000)
+    """Number of sources (1 to 1000), each written on one topic with its own vocabulary: a
+    split by source is non-IID."""
     words_per_source: int = Field(default=4000, ge=10, le=10_000_000)
+    """Words generated per source, 10 to 10,000,000; ``sources x words_per_source`` at most
+    5e7."""
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    """Seed of the generated text (0 to 2**32 - 1), independent of the scenario seed."""
 
     @model_validator(mode="after")
     def _bounded(self) -> CorpusSpec:
@@ -114,10 +150,21 @@ class TextSpec(Frozen):
     """
 
     path: str | None = None
+    """A text file (one source) or a folder whose ``.txt .md .text .rst`` files, recursively,
+    are one source each; relative to the working directory, ``~`` expands; read when the run
+    starts. null: the generated corpus (``corpus``)."""
     corpus: CorpusSpec = CorpusSpec()
+    """The generated corpus used when ``path`` is null: one topic per source."""
     tokenizer: str = Field(default="auto", min_length=1)
+    """``auto``: the pretrained model's tokenizer when ``model.lm.pretrained`` is given, else
+    ``bytes``; ``bytes``: one token per UTF-8 byte (256-token vocabulary); or a local
+    tokenizer folder or a hub id in the Hugging Face cache."""
     seq_len: int = Field(default=64, ge=2, le=1_000_000)
+    """Tokens per training sequence (2 to 1,000,000): each source is packed into sequences of
+    this length, its final partial chunk dropped; sequences never mix sources."""
     max_sequences: int | None = Field(default=None, ge=2)
+    """Keep at most this many sequences (>= 2): a random subset seeded by ``data.split_seed``,
+    kept in order, taken before the train/test split. null: all."""
 
 
 class DataSpec(Frozen):
@@ -130,12 +177,30 @@ class DataSpec(Frozen):
 
     dataset: Literal["digits", "cifar10", "mnist", "fashion_mnist", "synthetic",
                      "text"] = "digits"
+    """The data set: ``digits`` (scikit-learn's 1,797 8 x 8 images, shipped), ``cifar10``,
+    ``mnist``, ``fashion_mnist`` (read from ``path``), ``synthetic`` (seeded, see
+    ``synthetic``) or ``text`` (for model ``causal_lm``, see ``text``)."""
     path: str | None = Field(default=None, validate_default=True)
+    """Local folder of a file-based set (``cifar10``: the unpacked python batches; ``mnist``,
+    ``fashion_mnist``: the four IDX files, plain or .gz); required for those sets, refused
+    for the others. Relative to the working directory, ``~`` expands; checked when a run
+    starts, not by ``validate``."""
     synthetic: SyntheticSpec | None = Field(default=None, validate_default=True)
+    """Size and difficulty of dataset ``synthetic`` (only allowed with it); null there means
+    the defaults below."""
     text: TextSpec | None = Field(default=None, validate_default=True)
+    """The text and its packing for dataset ``text`` (only allowed with it; filled in with the
+    defaults below when omitted)."""
     test_fraction: float = Field(default=0.25, gt=0, lt=1)
+    """Share held out as the global test set, in (0, 1): stratified by class (digits,
+    synthetic) or by source (text, where every source has enough sequences). The file-based
+    sets keep their official test split and ignore it."""
     split_seed: int = Field(default=0, ge=0, le=2**32 - 1)  # scikit-learn's limit
+    """Seed of the train/test split (and of text's ``max_sequences`` subset), 0 to 2**32 - 1;
+    separate from ``seed``, so every seed of a scenario is evaluated on the same test set."""
     partition: Partition = IIDPartition(kind="iid")
+    """How the training set is spread over the learners, chosen by ``kind`` (a table per kind
+    below); drawn from the run's ``partition`` stream."""
 
     @field_validator("path")
     @classmethod

@@ -90,8 +90,8 @@ class SyntheticSpec(Frozen):
     """A seeded synthetic set: class prototypes plus Gaussian noise."""
 
     samples: int = Field(default=2000, ge=2, le=1_000_000)
-    """Number of samples (train and test together), 2 to 1,000,000; ``samples x`` the product
-    of ``shape`` at most 2e8 values."""
+    """Number of samples (train and test together), 2 to 1,000,000; ``samples`` times the
+    product of ``shape`` is at most 2e8 values (800 MB as float32)."""
     classes: int = Field(default=10, ge=2, le=10_000)
     """Number of classes, 2 to 10,000 and at most ``samples``; balanced (sample i has class i
     mod classes before shuffling)."""

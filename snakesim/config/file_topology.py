@@ -30,8 +30,8 @@ class FileAttribute(Frozen):
     attribute: str = Field(min_length=1)
     """The edge attribute that holds each link's bandwidth (e.g. ``cap``, ``LinkSpeedRaw``)."""
     unit: str | None = None
-    """Unit of the attribute's plain numbers (e.g. ``Mbps``); a string with its own unit (``"10
-    Gbps"``) is read as written. null: bit/s."""
+    """Unit of the attribute's plain numbers (e.g. ``Mbps``); a string with its own unit
+    (``"10 Gbps"``) is read as written. null: bit/s."""
 
 
 class NodeCoordinates(Frozen):

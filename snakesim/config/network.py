@@ -53,19 +53,20 @@ class LinkValues(Frozen):
     name an existing one); the order sets the direction of ``bandwidth``,
     ``reverse_bandwidth`` and ``trace_direction``."""
     latency: NonNegSeconds | None = None
-    """One-way latency of the link (each direction). null: the link keeps its value
-    (``links.latency``, a tier's or a file's)."""
+    """One-way latency of the link (each direction). null: the link keeps its value (from
+    ``links.latency``, the topology kind or the file)."""
     bandwidth: BitsPerSecond | None = None
     """Bandwidth a -> b, and b -> a too unless ``reverse_bandwidth`` is given. null: the link
     keeps its value."""
     reverse_bandwidth: BitsPerSecond | None = None
     """Bandwidth b -> a. null: the same as a -> b."""
     energy_per_bit: Joules | None = None
-    """Energy per bit this link carries, each direction and hop. null:
-    ``links.energy_per_bit``."""
+    """Energy per bit this link carries, each direction and hop. null: the link keeps its
+    value (``links.energy_per_bit`` unless an explicit edge set one)."""
     loss: LossRate | None = None
     """Fraction of bits lost, in [0, 1): each direction carries ``bandwidth x (1 - loss)`` of
-    goodput (no TCP loss model). null: ``links.loss``."""
+    goodput (no TCP loss model). null: the link keeps its value (``links.loss`` unless an
+    explicit edge set one)."""
     trace: str | None = Field(default=None, min_length=1)
     """A CSV file (``time,bandwidth`` header, one row per change; path relative to the working
     directory, read when the run starts) whose bandwidths replace the link's from each row's
@@ -94,8 +95,8 @@ class LinksSpec(Frozen):
     """Energy per bit carried, per link direction and hop (e.g. ``10 nJ``); 0: links cost no
     energy."""
     loss: LossRate = 0.0
-    """Fraction of bits lost on every link, in [0, 1): each direction carries ``bandwidth x (1
-    - loss)`` of goodput; 0: no loss."""
+    """Fraction of bits lost on every link, in [0, 1): each direction carries
+    ``bandwidth x (1 - loss)`` of goodput; 0: no loss."""
     overrides: list[LinkValues] = Field(default_factory=list)
     """Values for single existing links, by ``between: [a, b]``; each key given wins over the
     topology and the defaults, null keys keep them."""

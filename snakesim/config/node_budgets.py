@@ -153,9 +153,11 @@ class NodeValues(Frozen):
     storage: Bytes | None = None
     """Storage budget for the node's data and the model it keeps. null: as ``compute``."""
     energy_per_flop: Joules | None = None
-    """Energy per FLOP computed (e.g. ``20 pJ``). null: ``nodes.energy_per_flop``."""
+    """Energy per FLOP computed (e.g. ``20 pJ``). null: the node's value otherwise
+    (``nodes.energy_per_flop``, or the server's own)."""
     idle_power: Watts | None = None
-    """Power drawn while not computing (e.g. ``2 W``). null: ``nodes.idle_power``."""
+    """Power drawn while not computing (e.g. ``2 W``). null: the node's value otherwise
+    (``nodes.idle_power``, or the server's own)."""
 
     @model_validator(mode="after")
     def _one_compute(self) -> NodeValues:

@@ -202,8 +202,9 @@ class FedAvgStrategy(WithServer):
     name: Literal["fedavg"]
     """``fedavg``: federated averaging through the server."""
     fraction: float = Field(default=1.0, gt=0, le=1)
-    """Share of the clients sampled each round, in (0, 1]: ``max(1, floor(fraction x
-    clients))``, without replacement, from the run's ``client-sampling`` stream; 1: all."""
+    """Share of the clients sampled each round, in (0, 1]:
+    ``max(1, floor(fraction x clients))``, without replacement, from the run's
+    ``client-sampling`` stream; 1: all."""
     lora: LoraSpec | None = None
     """Train, send and average only LoRA adapters on a frozen base model (model ``causal_lm``
     only; needs the ``llm`` extra). null: the whole model."""

@@ -20,23 +20,18 @@ DEVICE = re.compile(r"auto|cpu|cuda|cuda:[0-9]{1,3}|mps")
 
 class ExecutionSpec(Frozen):
     """Where real training, evaluation and distillation run, and whether independent
-    client jobs run batched.
-
-    Attributes
-    ----------
-    device
-        The PyTorch device (see `DEVICE`); a device this machine lacks is an error
-        naming this key when the run starts.
-    batch_clients
-        Independent slice-training jobs of one kind (a round's FedAvg/FedProx clients,
-        local-only learners) run as one vectorised job: ``off`` runs them one after
-        another; a number caps how many run together; ``auto`` batches as many as fit,
-        by the jobs' predicted peak memory, in half a GPU's free memory, and 16 on a
-        CPU (where larger batches measured slower; see the README).
-    """
+    client jobs run batched."""
 
     device: str = "auto"
+    """The PyTorch device: ``auto`` (the first CUDA GPU if PyTorch sees one, else the CPU),
+    ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; a device this machine lacks is an error
+    naming this key when the run starts."""
     batch_clients: str | int = "auto"
+    """Independent slice-training jobs of one kind (a round's FedAvg/FedProx clients,
+    local-only learners) run as one vectorised job: ``off`` runs them one after another; a
+    number (>= 1) caps how many run together; ``auto`` batches as many as fit, by the jobs'
+    predicted peak memory, in half a GPU's free memory, and 16 on a CPU (where larger
+    batches barely helped; see the README)."""
 
     @field_validator("device")
     @classmethod

@@ -28,7 +28,10 @@ class FileAttribute(Frozen):
     """
 
     attribute: str = Field(min_length=1)
+    """The edge attribute that holds each link's bandwidth (e.g. ``cap``, ``LinkSpeedRaw``)."""
     unit: str | None = None
+    """Unit of the attribute's plain numbers (e.g. ``Mbps``); a string with its own unit
+    (``"10 Gbps"``) is read as written. null: bit/s."""
 
 
 class NodeCoordinates(Frozen):
@@ -40,8 +43,12 @@ class NodeCoordinates(Frozen):
     """
 
     pair: str | None = "pos"
+    """Node attribute holding ``[longitude, latitude]`` in degrees (topohub's ``pos``); a node
+    without it uses ``latitude``/``longitude``. null: always those."""
     latitude: str = Field(default="Latitude", min_length=1)
+    """Node attribute holding the latitude in degrees (the Topology Zoo's ``Latitude``)."""
     longitude: str = Field(default="Longitude", min_length=1)
+    """Node attribute holding the longitude in degrees (the Topology Zoo's ``Longitude``)."""
 
 
 class FileLatency(Frozen):
@@ -56,9 +63,18 @@ class FileLatency(Frozen):
     """
 
     attribute: str | None = Field(default=None, min_length=1)
+    """The edge attribute that holds each link's latency or length; exclusive with
+    ``coordinates``."""
     unit: str | None = None
+    """Unit of the attribute's plain numbers: a time (``ms``, ``us``) or a distance (``km``,
+    ``m``, ``mi``; latency = length / ``propagation_speed``); a string with its own unit is
+    read as written. null: seconds. Not with ``coordinates``."""
     coordinates: NodeCoordinates | None = None
+    """Where the nodes' positions are: a link's latency is the great-circle distance between
+    its ends over ``propagation_speed``; exclusive with ``attribute``."""
     propagation_speed: MetresPerSecond = 2e8
+    """Signal speed for distances (lengths or coordinates), at most the speed of light; 2e8 m/s
+    is light in fibre."""
 
     @model_validator(mode="after")
     def _one_source(self) -> FileLatency:
@@ -74,13 +90,18 @@ class NodeLabels(Frozen):
     """Node names from a node attribute of a topology file (``name``, ``label``)."""
 
     attribute: str = Field(min_length=1)
+    """The node attribute whose text names each node (topohub's ``name``, the Topology Zoo's
+    ``label``); every node needs one and names must be unique."""
 
 
 class NodeMatch(Frozen):
     """The nodes of a topology file whose ``attribute`` equals ``equals``."""
 
     attribute: str = Field(min_length=1)
+    """The node attribute to test (e.g. ``type``, ``Internal``)."""
     equals: str | int | float | bool = True
+    """The value that marks a relay; numbers, strings and booleans (``true``, ``1``, ``yes``)
+    compare leniently across file formats."""
 
 
 def _relays_kind(value: object) -> str:
@@ -107,13 +128,27 @@ class FileTopology(Frozen):
     """
 
     kind: Literal["file"]
+    """``file``: nodes and links read from a GraphML or node-link JSON file (e.g. the Internet
+    Topology Zoo, SNDlib via topohub); undirected, no multigraphs."""
     path: str
+    """The topology file, relative to the working directory (``~`` expands); read by
+    ``validate`` (size limits under Reproducibility)."""
     format: Literal["auto", "graphml", "node_link"] = "auto"
+    """The file's format: ``graphml``, ``node_link`` (networkx node-link JSON) or ``auto``
+    (``graphml`` for ``.graphml`` and ``.xml`` names, else ``node_link``)."""
     latency: FileLatency | None = None
+    """Where each link's latency comes from (an edge attribute, or node coordinates). null:
+    ``links.latency`` for every link, with a warning unless ``links.latency`` is written."""
     bandwidth: FileAttribute | None = None
+    """Where each link's bandwidth comes from (an edge attribute and its unit). null:
+    ``links.bandwidth``, with a warning unless it is written."""
     names: NodeLabels | None = None
+    """Node names from a node attribute. null: the file's node ids."""
     relays: Relays = Field(default_factory=list)
+    """Nodes that forward traffic but hold no data and train nothing: a list of names, or
+    ``{attribute, equals}`` to select them by a node attribute. []: none."""
     server: str | None = None
+    """A node of the file that acts as the server (not a learner), by its name. null: none."""
 
 
 def label_attribute(topology: FileTopology) -> str | None:

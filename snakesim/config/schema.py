@@ -1,8 +1,8 @@
 """The scenario schema: frozen pydantic models, unknown keys rejected.
 
-A scenario says what to train (data, model, training), on which network (topology and
-links: `snakesim.config.network`; nodes: `snakesim.config.node_budgets`; both
-re-exported here) and how (strategy).
+A scenario says what to train (data: `snakesim.config.data`; model, training), on which
+network (topology and links: `snakesim.config.network`; nodes:
+`snakesim.config.node_budgets`; all re-exported here) and how (strategy).
 Quantities accept units (see `snakesim.units`).
 Cross-references between sections (node names in overrides, routes, servers) are
 checked by `snakesim.config.checks`, which reports them with key paths.
@@ -10,16 +10,23 @@ checked by `snakesim.config.checks`, which reports them with key paths.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal
 
-from pydantic import (
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
+from snakesim.config.data import (
+    FILE_DATASETS,
+    BySourcePartition,
+    CorpusSpec,
+    DataSpec,
+    DirichletPartition,
+    IIDPartition,
+    Partition,
+    QuantitySkewPartition,
+    ShardsPartition,
+    SyntheticSpec,
+    TextSpec,
+)
 from snakesim.config.execution import ExecutionSpec
 from snakesim.config.file_topology import (
     FileAttribute,
@@ -64,7 +71,7 @@ from snakesim.config.strategies import Frozen, Strategy
 from snakesim.learning.models.lm_presets import PRESETS
 from snakesim.learning.models.stack import CLASSIFIERS, ClassifierName
 
-__all__ = [  # the network sections are re-exported: they are part of the schema
+__all__ = [  # the data and network sections are re-exported: they are part of the schema
     "FILE_DATASETS",
     "BySourcePartition",
     "ComputeSpread",
@@ -115,164 +122,6 @@ __all__ = [  # the network sections are re-exported: they are part of the schema
 ]
 
 
-# ---------------------------------------------------------------------------- data
-class IIDPartition(Frozen):
-    """Shuffle the training set and deal it out in equal shares."""
-
-    kind: Literal["iid"]
-
-
-class DirichletPartition(Frozen):
-    """Per class, split its samples among nodes by proportions ~ Dirichlet(alpha)."""
-
-    kind: Literal["dirichlet"]
-    alpha: float = Field(gt=0)
-    min_samples: int = Field(default=10, ge=1)
-
-
-class ShardsPartition(Frozen):
-    """Sort by label and deal shards: every node gets exactly ``k`` classes."""
-
-    kind: Literal["shards"]
-    k: int = Field(default=2, ge=1)
-
-
-class QuantitySkewPartition(Frozen):
-    """IID labels, node sizes proportional to lognormal(0, sigma) draws."""
-
-    kind: Literal["quantity_skew"]
-    sigma: float = Field(default=1.0, gt=0, le=10)  # e^10 between sizes is ample skew
-    min_samples: int = Field(default=10, ge=1)
-
-
-class BySourcePartition(Frozen):
-    """Text only: every node gets whole sources (files or documents), dealt in turn."""
-
-    kind: Literal["by_source"]
-
-
-Partition = Annotated[
-    IIDPartition | DirichletPartition | ShardsPartition | QuantitySkewPartition
-    | BySourcePartition,
-    Field(discriminator="kind"),
-]
-
-SYNTHETIC_VALUES = 200_000_000
-"""The most values (samples x shape) a synthetic data set may have: 800 MB as float32."""
-CORPUS_WORDS = 50_000_000
-"""The most words the generated corpus may have."""
-
-FILE_DATASETS = ("cifar10", "mnist", "fashion_mnist")
-"""Data sets read from a local folder (``data.path``)."""
-
-
-class SyntheticSpec(Frozen):
-    """A seeded synthetic set: class prototypes plus Gaussian noise."""
-
-    samples: int = Field(default=2000, ge=2, le=1_000_000)
-    classes: int = Field(default=10, ge=2, le=10_000)
-    shape: list[Annotated[int, Field(ge=1, le=4096)]] = Field(default=[1, 8, 8], min_length=1,
-                                                               max_length=3)
-    noise: float = Field(default=1.0, ge=0, le=1e6)
-    seed: int = Field(default=0, ge=0, le=2**32 - 1)
-
-    @model_validator(mode="after")
-    def _fits_in_memory(self) -> SyntheticSpec:
-        values = self.samples * math.prod(self.shape)
-        if values > SYNTHETIC_VALUES:
-            raise ValueError(f"samples x shape is {values:.3g} values (limit "
-                             f"{SYNTHETIC_VALUES:.0e}, {4 * SYNTHETIC_VALUES / 1e9:g} GB "
-                             "as float32); use fewer samples or a smaller shape")
-        if self.classes > self.samples:
-            raise ValueError(f"needs at least one sample per class ({self.classes} classes, "
-                             f"{self.samples} samples)")
-        return self
-
-
-class CorpusSpec(Frozen):
-    """The generated corpus (`snakesim.learning.data.corpus`): one topic per source."""
-
-    sources: int = Field(default=8, ge=1, le=1000)
-    words_per_source: int = Field(default=4000, ge=10, le=10_000_000)
-    seed: int = Field(default=0, ge=0, le=2**32 - 1)
-
-    @model_validator(mode="after")
-    def _bounded(self) -> CorpusSpec:
-        words = self.sources * self.words_per_source
-        if words > CORPUS_WORDS:
-            raise ValueError(f"sources x words_per_source is {words:.3g} words (limit "
-                             f"{CORPUS_WORDS:.0e}); use a text file for a larger corpus")
-        return self
-
-
-class TextSpec(Frozen):
-    """Text for causal-LM fine-tuning, tokenised and packed into fixed-length sequences.
-
-    ``path`` is a text file or a folder of them (each file one source); without it the
-    generated corpus (``corpus``) is used. ``tokenizer`` is ``auto`` (the pretrained
-    model's tokenizer when ``model.lm.pretrained`` is given, else bytes), ``bytes`` (the
-    byte-level fallback: one token per UTF-8 byte) or a tokenizer folder or hub id.
-    """
-
-    path: str | None = None
-    corpus: CorpusSpec = CorpusSpec()
-    tokenizer: str = Field(default="auto", min_length=1)
-    seq_len: int = Field(default=64, ge=2, le=1_000_000)
-    max_sequences: int | None = Field(default=None, ge=2)
-
-
-class DataSpec(Frozen):
-    """The data set, its train/test split and how training data is spread over nodes.
-
-    File-based sets (`FILE_DATASETS`) need ``path``, a local folder; that it exists and
-    holds the expected files is checked when a run starts, so a scenario can be
-    validated on a machine without the data.
-    """
-
-    dataset: Literal["digits", "cifar10", "mnist", "fashion_mnist", "synthetic",
-                     "text"] = "digits"
-    path: str | None = Field(default=None, validate_default=True)
-    synthetic: SyntheticSpec | None = Field(default=None, validate_default=True)
-    text: TextSpec | None = Field(default=None, validate_default=True)
-    test_fraction: float = Field(default=0.25, gt=0, lt=1)
-    split_seed: int = Field(default=0, ge=0, le=2**32 - 1)  # scikit-learn's limit
-    partition: Partition = IIDPartition(kind="iid")
-
-    @field_validator("path")
-    @classmethod
-    def _path_for_files(cls, value: str | None, info: ValidationInfo) -> str | None:
-        dataset = info.data.get("dataset")
-        if dataset in FILE_DATASETS and not value:
-            raise ValueError(f"data set {dataset} is read from a local folder: give its path")
-        if value and dataset not in FILE_DATASETS:
-            raise ValueError(f"only for {', '.join(FILE_DATASETS)} (dataset is {dataset})")
-        return value
-
-    @field_validator("synthetic")
-    @classmethod
-    def _synthetic_only(cls, value: SyntheticSpec | None,
-                        info: ValidationInfo) -> SyntheticSpec | None:
-        dataset = info.data.get("dataset")
-        if value is not None and dataset != "synthetic":
-            raise ValueError(f"only for dataset synthetic (dataset is {dataset})")
-        return value
-
-    @field_validator("text")
-    @classmethod
-    def _text_only(cls, value: TextSpec | None, info: ValidationInfo) -> TextSpec | None:
-        dataset = info.data.get("dataset")
-        if value is not None and dataset != "text":
-            raise ValueError(f"only for dataset text (dataset is {dataset})")
-        return TextSpec() if value is None and dataset == "text" else value
-
-    @model_validator(mode="after")
-    def _source_split_for_text(self) -> DataSpec:
-        if isinstance(self.partition, BySourcePartition) and self.dataset != "text":
-            raise ValueError("partition by_source is for dataset text only "
-                             f"(dataset is {self.dataset})")
-        return self
-
-
 class LMSpec(Frozen):
     """A Hugging Face causal LM (OPT, Llama or GPT-2 family): exactly one source.
 
@@ -282,10 +131,21 @@ class LMSpec(Frozen):
     """
 
     preset: str | None = None
+    """A shipped model config: ``opt-125m``, ``opt-1.3b``, ``llama-3-8b``, ``gpt2``, or the
+    tiny 4-block, 256-token-vocabulary ``tiny-opt``, ``tiny-llama``, ``tiny-gpt2``;
+    initialised from the run seed."""
     config: str | None = None
+    """A Hugging Face ``config.json`` file, or a folder holding one (OPT, Llama or GPT-2
+    family); the model is initialised from the run seed."""
     pretrained: str | None = None
+    """A local model folder, or a hub id the Hugging Face cache holds, whose weights are loaded
+    (nothing is downloaded; the model's own code never runs)."""
     overrides: dict[str, int | float | str | bool | None] = Field(default_factory=dict)
+    """Config fields to change, by name (e.g. ``num_hidden_layers: 2``), applied to whichever
+    source is given; ``validate`` checks size fields from the spec."""
     gradient_checkpointing: bool = False
+    """Recompute each decoder block in backward: only block inputs are kept (plus one block's
+    activations while it is recomputed), and the recompute FLOPs are charged."""
 
     @field_validator("preset")
     @classmethod
@@ -311,11 +171,22 @@ class ModelSpec(Frozen):
     """
 
     name: Literal[ClassifierName, "causal_lm"] = "digits_cnn"
+    """The model: ``digits_cnn`` (3 conv + dense + head, 5 layer groups), ``vgg11`` (VGG-11
+    with BatchNorm, 9 groups), ``mlp`` (one group per linear layer) or ``causal_lm`` (a
+    Hugging Face LM, needs ``lm`` and dataset ``text``). Inputs and classes come from the
+    data set."""
     width: int = Field(default=16, ge=1, le=512)
+    """digits_cnn only: channels of its first convolution (the next have 2x and 4x), 1 to 512."""
     width_mult: float = Field(default=1.0, gt=0, le=4)
+    """vgg11 only: factor on VGG-11's channel counts, in (0, 4]; 1 is the standard 9.23
+    M-parameter model."""
     hidden: list[Annotated[int, Field(ge=1, le=65_536)]] = Field(default=[256, 128],
                                                                 max_length=32)
+    """mlp only: the hidden layer sizes, in order (at most 32 layers, each 1 to 65,536); [] is
+    a linear classifier."""
     lm: LMSpec | None = None
+    """The causal LM's source (model ``causal_lm`` only, and required there): exactly one of
+    ``preset``, ``config`` and ``pretrained``."""
 
     @model_validator(mode="after")
     def _options_of_the_model(self) -> ModelSpec:
@@ -339,17 +210,31 @@ class TrainingSpec(Frozen):
     """Local training settings shared by all strategies."""
 
     optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
+    """The local optimizer (PyTorch's own): ``sgd``, ``adam`` or ``adamw``."""
     lr: float = Field(default=0.05, gt=0, le=1e6)
+    """Learning rate, in (0, 1e6]."""
     momentum: float = Field(default=0.9, ge=0, lt=1)
+    """SGD momentum, in [0, 1) (0: plain SGD); ignored by adam and adamw."""
     weight_decay: float = Field(default=0.0, ge=0, le=1e6)
+    """Weight decay, >= 0: L2 added to the gradient for sgd and adam, decoupled for adamw."""
     batch_size: int = Field(default=32, ge=1, le=10_000_000)
+    """Samples (or sequences) per training step, >= 1; a node's last batch may be smaller."""
     local_epochs: int = Field(default=1, ge=1, le=10_000)
+    """Epochs over the node's own data per local training job (a FedAvg client's round, a Snake
+    hop, a Split Learning turn, central's round), >= 1."""
     rounds: int = Field(default=10, ge=0, le=1_000_000)  # 0: only round 0's evaluation
+    """FedAvg/FedProx/SplitFed rounds, Snake passes over the route, Split Learning rounds of
+    one turn per client, or baseline rounds, after round 0 (the initial model's evaluation);
+    0 runs only that evaluation."""
     dtype: Literal["fp32", "bf16", "fp16"] = "fp32"
+    """Compute precision of training: ``fp32``, or ``bf16`` / ``fp16`` (mixed with
+    ``master_weights``, else pure half; fp16 adds loss scaling)."""
     master_weights: bool = True
     """With dtype bf16/fp16: keep fp32 master weights, gradients and optimizer state
     (mixed precision); false trains purely in the half format."""
     grad_clip: float = Field(default=0.0, ge=0, le=1e9)
+    """Clip each step's gradient norm to this (unscaled gradients); 0 (the default) does not
+    clip."""
     loss_dtype: Literal["compute", "fp32"] = "compute"
     """The loss on the logits in the compute dtype (default), or upcast to fp32 first
     (what a Hugging Face-style loss does); trained and charged alike."""
@@ -373,18 +258,41 @@ class Scenario(Frozen):
     """One simulated experiment: data, model, training, network and strategy."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    """The scenario's name (letters, digits, ``_ . -``, at most 100 characters, starting with a
+    letter or digit): the default results folder ``results/<name>`` and the run id
+    ``<name>-s<seed>``."""
     description: str = ""
+    """Free text for people (``snakesim examples`` shows it); it changes nothing simulated."""
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    """The run seed (0 to 2**63 - 1): every random draw (node budgets, partition, model
+    initialisation, data order, topology and outage draws) comes from named streams derived
+    from it."""
     data: DataSpec = DataSpec()
+    """The data set, its train/test split and its partition over the learners."""
     model: ModelSpec = ModelSpec()
+    """The model that is trained; its layer groups are what Snake Learning and Split Learning
+    cut."""
     training: TrainingSpec = TrainingSpec()
+    """Local training settings shared by every strategy."""
     topology: Topology = StarTopology(kind="star")
+    """The network's nodes and links, chosen by ``kind`` (a table per kind below): generated
+    (star, line, ring, mesh, tiered, geometric), listed (explicit) or read from a file."""
     nodes: NodesSpec = NodesSpec()
+    """Compute, memory, storage and energy budgets of the nodes (client defaults, the server,
+    per-node overrides)."""
     links: LinksSpec = LinksSpec()
+    """Default latency, bandwidth, energy and loss of every link, and per-link overrides."""
     network: NetworkSpec = NetworkSpec()
+    """How transfers use the links: the flow model with TCP (default) or store-and-forward."""
     outages: OutagesSpec = OutagesSpec()
+    """Scheduled and stochastic outages of links and nodes, and what happens to the work they
+    hit; {} (default): none."""
     strategy: Strategy
+    """The training scheme, chosen by ``name`` (a table per scheme below): snake, fedavg,
+    fedprox, split, splitfed, central or local."""
     execution: ExecutionSpec = ExecutionSpec()
+    """Where the real training runs and whether client jobs are batched; changes nothing
+    simulated."""
     mode: Literal["train", "cost_only"] = "train"
     """``cost_only``: build the model on the meta device and run no real step; every
     cost is charged exactly as in training, quality columns stay empty."""

@@ -83,6 +83,8 @@ class WithServer(SchemeSpec):
     """A scheme with a ``server`` option (default: ``topology.server``)."""
 
     server: str | None = None
+    """The server node this scheme uses (not a learner). null: the topology's server
+    (``topology.server``)."""
 
     def named_server(self) -> str | None:
         return self.server
@@ -98,7 +100,12 @@ class SnakeAssignment(Frozen):
     """How Snake Learning splits the body groups into windows along the route."""
 
     kind: Literal["proportional", "even", "memory_aware", "explicit"] = "proportional"
+    """How the body groups are dealt into each route node's fixed window: ``proportional`` (in
+    proportion to compute, at least one group each), ``even``, ``memory_aware`` (the largest
+    window that fits the node's memory) or ``explicit`` (exactly ``map``)."""
     map: dict[str, list[Annotated[int, Field(ge=0, le=100_000)]]] | None = None
+    """With kind ``explicit`` only (and required there): ``{node: [group indices]}``, the
+    groups each route node trains; a node absent from it trains nothing."""
 
     @model_validator(mode="after")
     def _map_iff_explicit(self) -> SnakeAssignment:
@@ -112,7 +119,11 @@ class SnakeWindow(Frozen):
     """A fixed window per node, or a sliding window of ``width`` groups."""
 
     kind: Literal["fixed", "sliding"] = "fixed"
+    """``fixed``: each node trains its assigned window every pass; ``sliding``: at hop h every
+    node trains ``width`` contiguous body groups, one group further per hop."""
     width: int | None = Field(default=None, ge=1, le=100_000)
+    """With kind ``sliding`` only: groups per window, 1 to 100,000 and at most the body's
+    groups. null: 1."""
 
     @model_validator(mode="after")
     def _width_if_sliding(self) -> SnakeWindow:
@@ -167,10 +178,15 @@ class LoraSpec(Frozen):
     """
 
     rank: int = Field(default=8, ge=1, le=4096)
+    """Rank r of each adapter's low-rank update (1 to 4096)."""
     alpha: int = Field(default=16, ge=1, le=1_000_000)
+    """LoRA's scale numerator: the update is scaled by ``alpha / rank`` (1 to 1,000,000)."""
     dropout: float = Field(default=0.0, ge=0, lt=1)
+    """Dropout on the adapters' input in training, in [0, 1); 0: none."""
     targets: list[Annotated[str, Field(min_length=1)]] = Field(
         default=["q_proj", "v_proj"], min_length=1)
+    """Module name suffixes of the linear layers that get adapters (e.g. ``q_proj``,
+    ``v_proj``); at least one, and they must match a linear layer of the model."""
 
 
 class FedAvgStrategy(WithServer):
@@ -184,8 +200,14 @@ class FedAvgStrategy(WithServer):
     implementation: ClassVar[str] = "snakesim.strategies.fedavg"
 
     name: Literal["fedavg"]
+    """``fedavg``: federated averaging through the server."""
     fraction: float = Field(default=1.0, gt=0, le=1)
+    """Share of the clients sampled each round, in (0, 1]:
+    ``max(1, floor(fraction x clients))``, without replacement, from the run's
+    ``client-sampling`` stream; 1: all."""
     lora: LoraSpec | None = None
+    """Train, send and average only LoRA adapters on a frozen base model (model ``causal_lm``
+    only; needs the ``llm`` extra). null: the whole model."""
 
     def lora_spec(self) -> LoraSpec | None:
         return self.lora
@@ -198,8 +220,12 @@ class FedProxStrategy(WithServer):
     implementation: ClassVar[str] = "snakesim.strategies.fedavg"
 
     name: Literal["fedprox"]
+    """``fedprox``: FedAvg with a proximal term in every client's local loss."""
     fraction: float = Field(default=1.0, gt=0, le=1)
+    """Share of the clients sampled each round, in (0, 1], as in fedavg."""
     mu: float = Field(default=0.01, ge=0, le=1e6)
+    """Proximal weight, >= 0: ``mu / 2 x ||w - w_global||^2`` is added to the local loss; 0 is
+    exactly FedAvg."""
 
 
 class CentralStrategy(SchemeSpec):
@@ -212,7 +238,11 @@ class CentralStrategy(SchemeSpec):
     implementation: ClassVar[str] = "snakesim.strategies.central"
 
     name: Literal["central"]
+    """``central``: the centralised baseline: every client uploads its training data once, one
+    node trains on the pool."""
     node: str | None = None
+    """The node that receives the data and trains (any node). null: the server
+    (``topology.server``)."""
 
     def node_options(self) -> dict[str, str | None]:
         return {"node": self.node}
@@ -225,6 +255,8 @@ class LocalStrategy(SchemeSpec):
     implementation: ClassVar[str] = "snakesim.strategies.local"
 
     name: Literal["local"]
+    """``local``: the local-only baseline: every client trains alone on its own data, with no
+    traffic."""
 
 
 class SplitStrategy(WithServer):
@@ -234,8 +266,13 @@ class SplitStrategy(WithServer):
     implementation: ClassVar[str] = "snakesim.strategies.split"
 
     name: Literal["split"]
+    """``split``: vanilla (sequential) split learning through the server."""
     cut: int = Field(default=1, ge=1, le=100_000)
+    """Clients hold the first ``cut`` layer groups, the server the rest; 1 to the model's
+    groups - 1."""
     handoff: Literal["server", "p2p"] = "server"
+    """How the client part passes to the next client: ``server`` (uploaded to the server, then
+    sent on) or ``p2p`` (directly)."""
 
 
 class SplitFedStrategy(WithServer):
@@ -245,8 +282,13 @@ class SplitFedStrategy(WithServer):
     implementation: ClassVar[str] = "snakesim.strategies.splitfed"
 
     name: Literal["splitfed"]
+    """``splitfed``: SplitFed v1: clients split-train against the server in parallel; client
+    parts are averaged each round."""
     fed_server: str | None = None
+    """The node that averages the client parts. null: the server."""
     cut: int = Field(default=1, ge=1, le=100_000)
+    """Clients hold the first ``cut`` layer groups, the server the rest; 1 to the model's
+    groups - 1."""
 
     def node_options(self) -> dict[str, str | None]:
         return {"server": self.server, "fed_server": self.fed_server}

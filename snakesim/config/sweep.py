@@ -40,12 +40,25 @@ class SweepSpec(Frozen):
     """The sweep file's schema."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)
+    """The sweep's name (letters, digits, ``_ . -``, at most 80 characters, starting with a
+    letter or digit): the default sweep folder ``results/<name>``; each point's scenario is
+    renamed ``<name>-<index>`` (4 digits)."""
     description: str = ""
+    """Free text for people; it changes nothing that runs."""
     base: str
+    """The base scenario file, relative to the sweep file; it must be valid on its own."""
     grid: dict[DottedKey, list[Any]] = Field(default_factory=dict)
+    """Dotted scenario keys (or whole sections, e.g. ``strategy``) with a list of values each:
+    every combination is a point."""
     zip: dict[DottedKey, list[Any]] = Field(default_factory=dict)
+    """Dotted scenario keys with lists of equal length, varied together (row i of every list
+    makes one point), times the grid."""
     seeds: list[int] | None = None
+    """Replicate seeds: every point runs once per seed (not together with ``seed`` in ``grid``
+    or ``zip``). null: the base scenario's seed."""
     target: QualityTarget | None = None
+    """A quality target (``{accuracy: 0.9}`` or ``{perplexity: 30}``): the sweep's summary adds
+    the cost of reaching it; every point must measure that metric. null: none."""
 
     @field_validator("grid", "zip")
     @classmethod

@@ -57,7 +57,7 @@ def test_a_killed_run_leaves_its_rounds_and_says_where(write_yaml, tmp_path: Pat
         f"interrupted after {done} of {ROUNDS} rounds; partial results in {out}/ "
         "(summary.json says interrupted: true)")
     rounds = pd.read_parquet(out / "rounds.parquet")
-    assert list(rounds["round"]) == list(range(1, done + 1))
+    assert list(rounds["round"]) == list(range(0, done + 1))  # round 0: the initial model
     assert not [p for p in out.iterdir() if p.name.startswith(TEMP_PREFIX)]
     # It is not a finished run for a sweep to skip...
     assert stored_sha256(out) is None
@@ -83,7 +83,7 @@ def test_the_api_writes_the_rounds_that_ended(tmp_path: Path) -> None:
     assert (stop.rounds_done, stop.rounds_planned, stop.written) == (2, 5, tmp_path / "r")
     loaded = snakesim.load_run(tmp_path / "r")
     assert loaded.summary["interrupted"] is True
-    assert len(loaded.frames["rounds"]) == 2
+    assert list(loaded.frames["rounds"]["round"]) == [0, 1, 2]
     # The partial tables are the first two rounds of the whole run: the same inputs.
     whole = snakesim.run(validate_scenario(_scenario(2)))
     pd.testing.assert_frame_equal(loaded.frames["rounds"].drop(columns="run_id"),

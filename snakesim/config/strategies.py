@@ -124,6 +124,73 @@ class SnakeWindow(Frozen):
         return self.width or 1
 
 
+class Schedule(Frozen):
+    """A factor over the passes of the route: the option's value at pass ``r`` of ``R``
+    is its base value times the factor (`snakesim.learning.schedules.schedule_factor`).
+
+    ``constant``: 1 · ``step``: ``gamma ** ((r - 1) // every)`` · ``cosine``: from 1 at
+    the first pass to ``final`` at the last, ``final + (1 - final) (1 + cos(pi (r - 1) /
+    (R - 1))) / 2``.
+    """
+
+    kind: Literal["constant", "step", "cosine"] = "constant"
+    every: int = Field(default=1, ge=1, le=1_000_000)
+    gamma: float = Field(default=0.5, gt=0, le=1e6)
+    final: float = Field(default=0.0, ge=0, le=1e6)
+
+    @model_validator(mode="after")
+    def _options_of_the_kind(self) -> Schedule:
+        # A resolved scenario lists every key with its default: only a changed value of
+        # another kind's key is a mistake.
+        wrong = sorted(k for k in {"every", "gamma", "final"} - _SCHEDULE_KEYS[self.kind]
+                       if getattr(self, k) != type(self).model_fields[k].default)
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} does not apply to kind {self.kind}")
+        return self
+
+
+_SCHEDULE_KEYS = {"constant": set(), "step": {"every", "gamma"}, "cosine": {"final"}}
+
+
+class SnakeHead(Frozen):
+    """Who trains the output head, and with which loss, under label skew.
+
+    ``everywhere`` (default): every node trains it with plain cross-entropy.
+    ``designated``: only the route nodes in ``nodes`` train the head; elsewhere it is
+    frozen. ``restricted_softmax``: FedRS's restricted softmax (Li & Zhan, KDD 2021): in
+    the loss the logits of classes the node holds no sample of are scaled by ``alpha``
+    (default 0: held at 0, so no gradient of the node's cross-entropy reaches them).
+    ``logit_adjusted``: the logit-adjusted loss (Menon et al., ICLR 2021; FedLC, Zhang
+    et al., ICML 2022): ``tau * log(prior_c)`` of the node's label distribution is added
+    to logit ``c`` in training (not at evaluation); a class the node lacks counts as
+    half a sample, so its offset stays finite.
+    """
+
+    policy: Literal["everywhere", "designated", "restricted_softmax",
+                    "logit_adjusted"] = "everywhere"
+    nodes: list[str] | None = None
+    alpha: float = Field(default=0.0, ge=0, le=1)
+    tau: float = Field(default=1.0, ge=0, le=1e3)
+
+    @model_validator(mode="after")
+    def _keys_of_the_policy(self) -> SnakeHead:
+        if (self.policy == "designated") != (self.nodes is not None):
+            raise ValueError("nodes (the route nodes that train the head) is required with "
+                             "policy designated and only allowed there")
+        if self.nodes is not None and not self.nodes:
+            raise ValueError("nodes: name at least one route node")
+        for key, policy in (("alpha", "restricted_softmax"), ("tau", "logit_adjusted")):
+            changed = getattr(self, key) != type(self).model_fields[key].default
+            if changed and self.policy != policy:
+                raise ValueError(f"{key} applies to policy {policy} only")
+        return self
+
+
+def _policy(value: object) -> object:
+    # `head: designated` cannot stand alone (it needs nodes), the others can.
+    return {"policy": value} if isinstance(value, str) else value
+
+
 class SnakeStrategy(WithServer):
     """Snake Learning (Yu et al., arXiv 2405.03372): see `snakesim.strategies.snake`."""
 
@@ -133,9 +200,10 @@ class SnakeStrategy(WithServer):
     name: Literal["snake"]
     mode: Literal["p2p", "cs"] = "p2p"
     route: list[str] | None = None
-    order: Literal["given", "shortest_tour", "by_compute"] = "given"
+    order: Literal["given", "shortest_tour", "by_compute", "label_diversity"] = "given"
     assignment: Annotated[SnakeAssignment, BeforeValidator(_kind)] = SnakeAssignment()
     head_trainable: bool = True
+    head: Annotated[SnakeHead, BeforeValidator(_policy)] = SnakeHead()
     input_trainable: bool = False
     direction: Literal["same", "alternate"] = "same"
     window: Annotated[SnakeWindow, BeforeValidator(_kind)] = SnakeWindow()
@@ -145,10 +213,27 @@ class SnakeStrategy(WithServer):
     distill_weight: float = Field(default=1.0, gt=0, le=1e6)
     distill_temperature: float = Field(default=2.0, ge=0.01, le=1000)
     distill_threshold: float = Field(default=0.3, ge=0, le=1)
+    distill_teacher: Literal["received", "pass"] = "received"
+    distill_target: Literal["logits", "features"] = "logits"
+    distill_weight_schedule: Annotated[Schedule, BeforeValidator(_kind)] = Schedule()
+    distill_temperature_schedule: Annotated[Schedule, BeforeValidator(_kind)] = Schedule()
+    lr_schedule: Annotated[Schedule, BeforeValidator(_kind)] = Schedule()
+    local_epochs: int | None = Field(default=None, ge=1, le=10_000)
     target_accuracy: float | None = Field(default=None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _designated_head_is_trainable(self) -> SnakeStrategy:
+        if self.head.policy == "designated" and not self.head_trainable:
+            raise ValueError("head: policy designated needs head_trainable true (the head "
+                             "is then trained by the designated nodes only)")
+        return self
 
     def needs_server(self) -> bool:
         return self.mode == "cs"
+
+    def node_options(self) -> dict[str, str | None]:
+        return {**super().node_options(),
+                **{f"head.nodes.{i}": n for i, n in enumerate(self.head.nodes or [])}}
 
     def title(self) -> str:
         return f"{self.display} in CS mode" if self.mode == "cs" else self.display

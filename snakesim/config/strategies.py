@@ -200,7 +200,9 @@ class SnakeStrategy(WithServer):
     name: Literal["snake"]
     mode: Literal["p2p", "cs"] = "p2p"
     route: list[str] | None = None
-    order: Literal["given", "shortest_tour", "by_compute", "label_diversity"] = "given"
+    order: Literal["given", "shortest_tour", "by_compute", "label_diversity"] = Field(
+        default="given", description="route order; label_diversity: greedily the node "
+        "whose label distribution is farthest (total variation) from the previous one's")
     assignment: Annotated[SnakeAssignment, BeforeValidator(_kind)] = SnakeAssignment()
     head_trainable: bool = True
     head: Annotated[SnakeHead, BeforeValidator(_policy)] = SnakeHead()
@@ -213,12 +215,20 @@ class SnakeStrategy(WithServer):
     distill_weight: float = Field(default=1.0, gt=0, le=1e6)
     distill_temperature: float = Field(default=2.0, ge=0.01, le=1000)
     distill_threshold: float = Field(default=0.3, ge=0, le=1)
-    distill_teacher: Literal["received", "pass"] = "received"
-    distill_target: Literal["logits", "features"] = "logits"
-    distill_weight_schedule: Annotated[Schedule, BeforeValidator(_kind)] = Schedule()
-    distill_temperature_schedule: Annotated[Schedule, BeforeValidator(_kind)] = Schedule()
-    lr_schedule: Annotated[Schedule, BeforeValidator(_kind)] = Schedule()
-    local_epochs: int | None = Field(default=None, ge=1, le=10_000)
+    distill_teacher: Literal["received", "pass"] = Field(
+        default="received", description="KD teacher: the model as the node received it, "
+        "or as it was at the start of the pass (sent with the pass's later hand-offs)")
+    distill_target: Literal["logits", "features"] = Field(
+        default="logits", description="KD on the logits, or mean squared error on the "
+        "output of the last body group the node trains")
+    distill_weight_schedule: Annotated[Schedule, BeforeValidator(_kind)] = Field(
+        default=Schedule(), description="per-pass factor on distill_weight")
+    distill_temperature_schedule: Annotated[Schedule, BeforeValidator(_kind)] = Field(
+        default=Schedule(), description="per-pass factor on distill_temperature")
+    lr_schedule: Annotated[Schedule, BeforeValidator(_kind)] = Field(
+        default=Schedule(), description="per-pass factor on training.lr")
+    local_epochs: int | None = Field(default=None, ge=1, le=10_000, description=(
+        "epochs per hop (null: training.local_epochs)"))
     target_accuracy: float | None = Field(default=None, gt=0, le=1)
 
     @model_validator(mode="after")

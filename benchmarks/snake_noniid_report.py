@@ -64,14 +64,15 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     for r in rows:
         by[r["variant"]].append(r)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    for v, rs in sorted(by.items()):
+    colours = plt.get_cmap("tab20")
+    for i, (v, rs) in enumerate(sorted(by.items())):
         n = min(len(r["rounds"]) for r in rs)
         acc = [mean(r["rounds"][i]["accuracy"] for r in rs) for i in range(n)]
         mb = [mean(r["rounds"][i]["cum_bytes"] for r in rs) / 1e6 for i in range(n)]
         t = [mean(r["rounds"][i]["sim_time_s"] for r in rs) for i in range(n)]
         style = "-" if v.startswith(("snake", "head", "lr", "local", "order", "kd")) else "--"
-        left.plot(mb, acc, style, marker=".", label=v)
-        right.plot(t, acc, style, marker=".", label=v)
+        left.plot(mb, acc, style, marker=".", label=v, color=colours(i % 20))
+        right.plot(t, acc, style, marker=".", label=v, color=colours(i % 20))
     left.set(xlabel="cumulative bytes sent (MB)", ylabel="test accuracy (mean over seeds)",
              xscale="log")
     right.set(xlabel="simulated time (s)", xscale="log")

@@ -162,9 +162,14 @@ class Snake(Strategy):
         def fits(i: int, window: list[int]) -> bool:
             node = route[i]
             batch = min(ctx.train.batch_size, ctx.samples(node))
-            peak = ctx.costs.memory(sorted({*window, *extras}), batch, teacher=distill,
+            groups = sorted({*window, *extras})
+            peak = ctx.costs.memory(groups, batch, teacher=distill,
                                     frozen_dtype=self.spec.frozen_dtype,
                                     rules=ctx.rules(node)).total
+            if distill and self.spec.distill_teacher == "pass":
+                # a teacher of its own holds every group (as `slice_job` charges it)
+                peak += sum(ctx.costs.group_bytes(g) for g in range(ctx.costs.n_groups)
+                            if g not in groups)
             return peak <= ctx.fabric.node(node).memory_bytes
         return fits
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
@@ -272,3 +273,23 @@ def test_every_option_together_is_deterministic_from_the_seed() -> None:
     assert other.frames["rounds"]["accuracy"].tolist() != a.frames["rounds"]["accuracy"].tolist()
     plain = run({"distill": "on"}, rounds=2)
     assert plain.frames["rounds"]["accuracy"].tolist() != a.frames["rounds"]["accuracy"].tolist()
+
+
+def test_a_teacher_of_its_own_is_charged_its_full_copy_and_forward() -> None:
+    from snakesim.learning.costs.model import CostModel
+    from snakesim.learning.training import slice_job
+
+    costs = CostModel(model_factory("digits_cnn", num_classes=10, width=4), (1, 8, 8),
+                      "adam", 0.9)
+    model = tiny_model()
+    state = model.state_dict()
+    x, y = torch.rand(64, 1, 8, 8), torch.randint(0, 10, (64,))
+    kd = TrainConfig(distill_weight=1.0)
+    args = (costs, model, state, [3, 4], x, y)
+    received = slice_job(*args, kd, torch.Generator(), tiny_model())
+    own = slice_job(*args, replace(kd, teacher_from_input=True), torch.Generator(),
+                    tiny_model(), teacher_state=state)
+    frozen = sum(costs.group_bytes(g) for g in (0, 1, 2))
+    assert own.peak_memory_bytes == received.peak_memory_bytes + frozen
+    assert own.flops - received.flops == pytest.approx(
+        costs.teacher_flops([0], 64, 32, 1) - costs.teacher_flops([3, 4], 64, 32, 1))

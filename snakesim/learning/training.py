@@ -67,6 +67,18 @@ class TrainConfig:
     loss's graph)."""
     cost_only: bool = False
     """Run no real step: the job returns the trained groups unchanged (cost-only mode)."""
+    logit_scale: tuple[float, ...] = ()
+    """Per-class factors on the logits in the training loss (FedRS's restricted softmax,
+    Li & Zhan, KDD 2021); empty: none. Evaluation sees the raw logits."""
+    logit_offset: tuple[float, ...] = ()
+    """Per-class offsets added to the logits in the training loss (the logit-adjusted
+    loss, Menon et al., ICLR 2021); empty: none."""
+    teacher_from_input: bool = False
+    """The teacher has a state of its own (not the model as received), so it runs from
+    the input rather than from the student's frozen prefix output."""
+    distill_group: int = -1
+    """Distil the output of this group (mean squared error between student and teacher
+    features) instead of the logits (-1: the logits, the Hinton loss)."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,8 @@ def distillation_loss(student: torch.Tensor, teacher: torch.Tensor,
 
 def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: torch.Tensor,
                 y: torch.Tensor, cfg: TrainConfig, generator: torch.Generator,
-                teacher: LayerStack | None = None) -> SliceResult:
+                teacher: LayerStack | None = None,
+                teacher_state: State | None = None) -> SliceResult:
     """Load ``state`` into ``model``, train groups ``trainable`` and return them.
 
     Parameters
@@ -150,6 +163,8 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
         A second workspace model, needed when ``cfg.distill_weight > 0``: it is loaded
         with ``state`` (the model as received) and the loss becomes
         ``CE + distill_weight * distillation_loss(student, teacher)``.
+    teacher_state
+        The teacher's own state (with ``cfg.teacher_from_input``; default ``state``).
 
     Returns
     -------
@@ -177,7 +192,7 @@ def train_slice(model: LayerStack, state: State, trainable: Sequence[int], x: to
         if teacher is None:
             raise ValueError("distillation needs a teacher model")
         hold(teacher, cfg.precision)
-        teacher.load_state_dict(state)
+        teacher.load_state_dict(state if teacher_state is None else teacher_state)
         teacher.eval()
     groups = sorted(set(trainable))
     params = model.set_trainable(groups)
@@ -234,16 +249,42 @@ def batch_loss(model: LayerStack, teacher: LayerStack | None, first: int, x: tor
     if first > 0:
         with torch.no_grad():
             h = model.forward_range(h, 0, first)
-    logits = model.forward_range(h, first, len(model))
+    feature = cfg.distill_group
+    features = model.forward_range(h, first, feature + 1) if feature >= first else None
+    logits = model.forward_range(h, first, len(model)) if features is None \
+        else model.forward_range(features, feature + 1, len(model))
     if held is not None:
         held.append(logits)
-    loss = cfg.objective.loss(logits.float() if cfg.loss_fp32 else logits, x, y)
+    loss = cfg.objective.loss(adjusted(logits.float() if cfg.loss_fp32 else logits, cfg),
+                              x, y)
     if teacher is not None:
+        start, t_in = (0, x) if cfg.teacher_from_input else (first, h)
         with torch.no_grad():
-            target = teacher.forward_range(h, first, len(teacher))
-        loss = loss + cfg.distill_weight * distillation_loss(
-            logits, target, cfg.distill_temperature)
+            target = teacher.forward_range(t_in, start, feature + 1 if features is not None
+                                           else len(teacher))
+        if features is not None:
+            term = nn.functional.mse_loss(features.float(), target.float())
+        else:
+            term = distillation_loss(logits, target, cfg.distill_temperature)
+        loss = loss + cfg.distill_weight * term
     return loss
+
+
+def adjusted(logits: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    """The logits the training loss sees: ``logits * logit_scale + logit_offset``.
+
+    With FedRS's scale (0 <= alpha <= 1 on the classes a node lacks) the gradient on an
+    absent class's logit is ``alpha * p_c >= 0``, so descent never raises it; with
+    alpha 0 no gradient reaches it at all. The offset shifts every class's logit by a
+    constant, as the logit-adjusted loss prescribes.
+    """
+    if cfg.logit_scale:
+        logits = logits * torch.tensor(cfg.logit_scale, dtype=logits.dtype,
+                                       device=logits.device)
+    if cfg.logit_offset:
+        logits = logits + torch.tensor(cfg.logit_offset, dtype=logits.dtype,
+                                       device=logits.device)
+    return logits
 
 
 class TrainJob(Lazy[SliceResult]):
@@ -291,21 +332,32 @@ def slice_job(costs: CostModel, model: LayerStack, state: State, trainable: Sequ
               x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
               generator: torch.Generator, teacher: LayerStack | None = None, *,
               frozen_dtype: str = "fp32", batcher: ClientBatcher | None = None,
-              rules: DeviceRules = GENERIC) -> TrainJob:
+              rules: DeviceRules = GENERIC, teacher_state: State | None = None) -> TrainJob:
     """Build the `TrainJob` that trains ``trainable`` groups of ``state`` on ``(x, y)``.
 
     With distillation (``cfg.distill_weight > 0``) the teacher's forward FLOPs and its
     memory are charged to the job as well; ``frozen_dtype`` is the format the node holds
     its frozen groups in (memory only); ``rules`` are the node's device rules
     (`snakesim.learning.costs.rules`). With a ``batcher`` the real work may run
-    batched with other accepted jobs (`snakesim.learning.batching`).
+    batched with other accepted jobs (`snakesim.learning.batching`). A teacher with a
+    state of its own (``cfg.teacher_from_input``, ``teacher_state``) runs its forward
+    from the input and holds a full fp32 copy of the model.
     """
     distill = cfg.distill_weight > 0
     flops = costs.train_flops(trainable, len(x), cfg.batch_size, cfg.epochs)
     if distill:
-        flops += costs.teacher_flops(trainable, len(x), cfg.batch_size, cfg.epochs)
+        flops += costs.teacher_flops([0] if cfg.teacher_from_input else trainable, len(x),
+                                     cfg.batch_size, cfg.epochs)
     memory = costs.memory(trainable, min(cfg.batch_size, len(x)), teacher=distill,
                           frozen_dtype=frozen_dtype, rules=rules)
+    if distill and cfg.teacher_from_input:
+        # The cost model charges the teacher's copy of the trained groups only (its
+        # frozen groups are the student's); a teacher of its own holds every group.
+        own = sum(costs.group_bytes(g) for g in range(costs.n_groups)
+                  if g not in set(trainable))
+        memory = replace(memory, teacher=memory.teacher + own,
+                         timeline=tuple(Event(e.name, e.bytes + own)
+                                        for e in memory.timeline))
 
     def phases() -> tuple[Work, ...]:
         return costs.train_phases(trainable, len(x), cfg.batch_size, cfg.epochs,
@@ -319,7 +371,8 @@ def slice_job(costs: CostModel, model: LayerStack, state: State, trainable: Sequ
                          timeline=tuple(Event(e.name, e.bytes + anchor)
                                         for e in memory.timeline))
     def alone() -> SliceResult:
-        return train_slice(model, state, trainable, x, y, cfg, generator, teacher)
+        return train_slice(model, state, trainable, x, y, cfg, generator, teacher,
+                           teacher_state)
 
     dtype = cfg.precision.dtype
     if batcher is None:

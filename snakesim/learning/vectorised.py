@@ -65,6 +65,8 @@ def batch_obstacle(cfg: TrainConfig, distill: bool) -> str | None:
         return "knowledge distillation (a teacher per job)"
     if cfg.precision.dtype != "fp32":
         return f"training.dtype {cfg.precision.dtype} (autocast and loss scaling)"
+    if cfg.logit_scale or cfg.logit_offset:
+        return "per-node logit scale or offset (restricted softmax, logit adjustment)"
     return None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -87,19 +87,28 @@ class Context:
 
     def job(self, node: str, state: State, trainable: Sequence[int],
             distill: tuple[float, float] | None = None, *,
-            frozen_dtype: str = "fp32", prox_mu: float = 0.0) -> TrainJob:
+            frozen_dtype: str = "fp32", prox_mu: float = 0.0,
+            teacher_state: State | None = None,
+            changes: Mapping[str, Any] | None = None) -> TrainJob:
         """A future that trains ``trainable`` groups of ``state`` on ``node``'s data.
 
         ``distill`` is ``(weight, temperature)`` to add knowledge distillation from the
-        model as received (``state``) as teacher. ``frozen_dtype`` is the format the node
-        holds its frozen groups in, for the memory account (``state`` already carries
-        their rounded values). ``prox_mu`` adds FedProx's proximal term
-        ``mu / 2 * ||w - w_received||^2`` (and its memory).
+        model as received (``state``) as teacher, or from ``teacher_state`` when given
+        (a teacher of its own, run from the input). ``frozen_dtype`` is the format the
+        node holds its frozen groups in, for the memory account (``state`` already
+        carries their rounded values). ``prox_mu`` adds FedProx's proximal term
+        ``mu / 2 * ||w - w_received||^2`` (and its memory). ``changes`` replaces fields
+        of the run's `TrainConfig` for this job only (a per-pass learning rate, local
+        epochs, a logit adjustment).
         """
         if node not in self._generators:
             self._generators[node] = self.world.torch_generator(f"data-order/{node}")
         x, y = self.local_data[node]
         cfg = self.train if prox_mu == 0.0 else replace(self.train, prox_mu=prox_mu)
+        if changes:
+            cfg = replace(cfg, **changes)
+        if teacher_state is not None and distill is not None:
+            cfg = replace(cfg, teacher_from_input=True)
         teacher = None
         if distill is not None:
             cfg = replace(cfg, distill_weight=distill[0], distill_temperature=distill[1])
@@ -108,7 +117,8 @@ class Context:
             teacher = self._workspaces["teacher"]
         return slice_job(self.costs, self.model, state, trainable, x, y, cfg,
                          self._generators[node], teacher, frozen_dtype=frozen_dtype,
-                         batcher=self.batcher, rules=self.rules(node))
+                         batcher=self.batcher, rules=self.rules(node),
+                         teacher_state=teacher_state if distill is not None else None)
 
     def rules(self, node: str) -> DeviceRules:
         """The device rules of ``node``'s memory account (`snakesim.learning.costs.rules`)."""

@@ -113,6 +113,17 @@ class Lineage:
                 held[g] = (held[g][0], True)  # it held the group frozen
         self._collect()
 
+    def latest_state(self) -> State:
+        """The newest version of every group at full precision: the lineage's model now.
+
+        The tensors are the stored versions (never changed in place), so the state
+        stays valid after those versions are dropped.
+        """
+        state: State = {}
+        for g, version in enumerate(self.latest):
+            state.update(self._values[(g, version)])
+        return state
+
     def held_bytes(self, node: str, window: Collection[int]) -> int:
         """Bytes ``node`` keeps for its model: ``window`` at full precision, the rest frozen."""
         return sum(self._costs.group_bytes(g, "fp32" if g in window else self.frozen_dtype)

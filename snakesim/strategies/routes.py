@@ -12,6 +12,10 @@ Pure functions over names, compute rates and a distance function, so their invar
   the next pass) of low total path latency: nearest neighbour from the first given
   node, then 2-opt until no reversal of a segment shortens the tour. Deterministic
   (ties go to the earlier node in the given order); a heuristic, not always optimal.
+- ``label_diversity``: interleave label distributions: from the first given node,
+  greedily the unvisited node whose label distribution is farthest, in total variation
+  distance, from the previous node's (ties to the earlier node), so that consecutive
+  hops train on different classes rather than a run of similar nodes.
 """
 
 from __future__ import annotations
@@ -19,6 +23,25 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 Distance = Callable[[str, str], float]
+
+
+def total_variation(p: Sequence[float], q: Sequence[float]) -> float:
+    """Total variation distance ``sum |p - q| / 2`` of two distributions (in [0, 1])."""
+    return 0.5 * sum(abs(a - b) for a, b in zip(p, q, strict=True))
+
+
+def label_diversity(nodes: Sequence[str], labels: Sequence[Sequence[float]]) -> list[str]:
+    """``nodes`` from the first, each next one farthest in label distribution from the
+    previous (`total_variation` of ``labels``, one distribution per node; ties to the
+    earlier node)."""
+    left = list(range(1, len(nodes)))
+    order = [0] if nodes else []
+    while left:
+        prev = labels[order[-1]]
+        best = max(left, key=lambda i: (total_variation(prev, labels[i]), -i))
+        left.remove(best)
+        order.append(best)
+    return [nodes[i] for i in order]
 
 
 def by_compute(nodes: Sequence[str], compute: Sequence[float]) -> list[str]:

@@ -21,6 +21,10 @@ nodes changed. In CS mode the upload is exactly the node's trained groups. ``tra
 sends only the groups the previous node trained (receivers may then compute with stale
 groups, and accuracy shows it); ``whole`` sends the whole model at every transfer. Which
 version each node holds, and at which precision, is `snakesim.strategies.lineage`'s job.
+The options for label skew (head policy, schedules, distillation variants) set each
+hop's local training (`snakesim.strategies.snake_options`); with ``distill_teacher:
+pass`` the model as it was at the start of the pass travels, in full, with the
+hand-off to every node of the pass but the first (which holds it already).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from snakesim.config.schema import Topology
 from snakesim.config.strategies import SnakeStrategy
 from snakesim.errors import ConfigurationError
 from snakesim.learning.data.heterogeneity import label_heterogeneity
-from snakesim.strategies import routes
+from snakesim.learning.training import State
+from snakesim.strategies import routes, snake_options
 from snakesim.strategies.assignment import (
     contiguous_windows,
     even_counts,
@@ -70,6 +75,8 @@ class Plan:
     fixed: dict[str, list[int]]
     distill: tuple[float, float] | None
     skipped: list[str]
+    counts: dict[str, np.ndarray]
+    """Each route node's label counts, where the head policy needs them."""
 
 
 class Snake(Strategy):
@@ -100,6 +107,8 @@ class Snake(Strategy):
             return routes.by_compute(nodes, compute)
         if self.spec.order == "shortest_tour":
             return routes.shortest_tour(nodes, lambda a, b: path_latency(ctx, a, b))
+        if self.spec.order == "label_diversity":
+            return routes.label_diversity(nodes, snake_options.label_distributions(ctx, nodes))
         return nodes
 
     def decide_distill(self, ctx: Context, route: Sequence[str]) -> tuple[float, float] | None:
@@ -153,9 +162,14 @@ class Snake(Strategy):
         def fits(i: int, window: list[int]) -> bool:
             node = route[i]
             batch = min(ctx.train.batch_size, ctx.samples(node))
-            peak = ctx.costs.memory(sorted({*window, *extras}), batch, teacher=distill,
+            groups = sorted({*window, *extras})
+            peak = ctx.costs.memory(groups, batch, teacher=distill,
                                     frozen_dtype=self.spec.frozen_dtype,
                                     rules=ctx.rules(node)).total
+            if distill and self.spec.distill_teacher == "pass":
+                # a teacher of its own holds every group (as `slice_job` charges it)
+                peak += sum(ctx.costs.group_bytes(g) for g in range(ctx.costs.n_groups)
+                            if g not in groups)
             return peak <= ctx.fabric.node(node).memory_bytes
         return fits
 
@@ -176,14 +190,36 @@ class Snake(Strategy):
             raise ConfigurationError(f"strategy.assignment: no route node can train "
                                      f"({self.spec.assignment.kind}; skipped {', '.join(order)})")
         controller = self.server if self.spec.mode == "cs" and self.server else route[0]
-        fixed = {n: sorted({*w, *extras}) for n, w in zip(order, windows, strict=True)}
-        return Plan(route, controller, body, extras, fixed, distill, skipped)
+        fixed = {n: sorted({*w, *self.extras(n, extras, route)})
+                 for n, w in zip(order, windows, strict=True)}
+        counts: dict[str, np.ndarray] = {}
+        if self.spec.head.policy in ("restricted_softmax", "logit_adjusted") \
+                and not ctx.train.cost_only:
+            if ctx.train.objective.kind != "classification":
+                raise ConfigurationError(f"strategy.head.policy: {self.spec.head.policy} "
+                                         "is for classifiers (the model is a language model)")
+            classes = snake_options.num_classes(ctx)
+            counts = {n: snake_options.label_counts(ctx, n, classes) for n in route}
+        return Plan(route, controller, body, extras, fixed, distill, skipped, counts)
+
+    def extras(self, node: str, extras: list[int], route: Sequence[str]) -> list[int]:
+        """The groups ``node`` trains besides its window: all extras, but the head only at
+        the designated nodes with ``head: {policy: designated}``."""
+        nodes = self.spec.head.nodes
+        if nodes is None:
+            return extras
+        for i, name in enumerate(nodes):
+            if name not in route:
+                raise ConfigurationError(f"strategy.head.nodes.{i}: not a node of the route "
+                                         f"({', '.join(route)}) (got {name})")
+        head = max(extras, default=-1) if self.spec.head_trainable else -1
+        return [g for g in extras if g != head or node in nodes]
 
     def window(self, plan: Plan, node: str, hop: int) -> list[int]:
         """The groups ``node`` trains at global hop ``hop`` (0-based)."""
         if self.spec.window.kind == "sliding" and plan.body:
             return sorted({*sliding_window(hop, plan.body, self.spec.window.groups),
-                           *plan.extras})
+                           *self.extras(node, plan.extras, plan.route)})
         return plan.fixed[node]
 
     def hops(self, ctx: Context, plan: Plan) -> Iterator[Hop]:
@@ -220,10 +256,13 @@ class Snake(Strategy):
         yield self._distribute(ctx, plan, lineage, hops)
         holder = plan.controller
         trained: list[int] = []
+        teacher: State | None = None
         for i, hop in enumerate(hops):
+            if self.spec.distill_teacher == "pass" and hop.step == 0:
+                teacher = lineage.latest_state()  # the model at the start of the pass
             if holder != hop.node:
-                yield self._handoff(ctx, lineage, holder, hop, trained)
-            accuracy = yield from self._train(ctx, plan, lineage, hop)
+                yield self._handoff(ctx, lineage, holder, hop, trained, teacher)
+            accuracy = yield from self._train(ctx, plan, lineage, hop, teacher)
             holder, trained = hop.node, hop.window
             if self.spec.mode == "cs":
                 yield self._upload(ctx, lineage, hop, plan.controller)
@@ -251,8 +290,9 @@ class Snake(Strategy):
         return ctx.world.env.all_of(sends)
 
     def _handoff(self, ctx: Context, lineage: Lineage, holder: str, hop: Hop,
-                 trained: list[int]) -> simpy.Event:
-        """Hand the model from ``holder`` to ``hop.node`` (what travels: ``spec.send``)."""
+                 trained: list[int], teacher: State | None = None) -> simpy.Event:
+        """Hand the model from ``holder`` to ``hop.node`` (what travels: ``spec.send``,
+        and a pass teacher to every node of the pass but the first)."""
         if self.spec.send == "whole":
             groups: Sequence[int] = range(lineage.n_groups)
         elif self.spec.send == "trainable":
@@ -260,6 +300,8 @@ class Snake(Strategy):
         else:
             groups = lineage.newer(holder, hop.node)
         nbytes = lineage.send(holder, hop.node, groups, hop.window)
+        if teacher is not None and hop.step > 0 and self.distill is not None:
+            nbytes += ctx.costs.model_bytes()
         return ctx.fabric.send(holder, hop.node, nbytes, kind="handoff", round=hop.round)
 
     def _upload(self, ctx: Context, lineage: Lineage, hop: Hop, server: str) -> simpy.Event:
@@ -268,12 +310,16 @@ class Snake(Strategy):
         nbytes = lineage.send(hop.node, server, groups, None)
         return ctx.fabric.send(hop.node, server, nbytes, kind="upload", round=hop.round)
 
-    def _train(self, ctx: Context, plan: Plan, lineage: Lineage,
-               hop: Hop) -> Generator[Any, Any, float]:
+    def _train(self, ctx: Context, plan: Plan, lineage: Lineage, hop: Hop,
+               teacher: State | None = None) -> Generator[Any, Any, float]:
         """Train ``hop.window`` at ``hop.node``; evaluate the node's model; return accuracy."""
         node = hop.node
-        job = ctx.job(node, lineage.view(node, hop.window), hop.window, plan.distill,
-                      frozen_dtype=self.spec.frozen_dtype)
+        changes, distill = snake_options.hop_settings(
+            self.spec, ctx, hop.round, hop.window, plan.body, plan.distill,
+            plan.counts.get(node))
+        job = ctx.job(node, lineage.view(node, hop.window), hop.window, distill,
+                      frozen_dtype=self.spec.frozen_dtype, changes=changes,
+                      teacher_state=teacher if hop.step > 0 else None)
         yield ctx.fabric.compute(node, job, kind="train", round=hop.round)
         lineage.train(node, hop.window, job.result().state)
         ctx.fabric.store(node, ctx.data_bytes.get(node, 0) + lineage.held_bytes(node, hop.window))

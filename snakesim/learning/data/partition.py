@@ -31,7 +31,10 @@ def dirichlet(labels: np.ndarray, n_nodes: int, alpha: float, rng: np.random.Gen
     """Split each class among nodes by proportions drawn from Dirichlet(alpha).
 
     Small ``alpha`` gives each node few classes (strongly non-IID); large ``alpha``
-    approaches IID. Draws are repeated until every node holds ``min_samples``.
+    approaches IID. Each class is shuffled once and cut into consecutive chunks whose
+    sizes are its shares apportioned by largest remainder (`apportion`), so every sample
+    of every class goes to exactly one node. Draws are repeated (new shares, same
+    shuffle) until every node holds ``min_samples``; all randomness is ``rng``'s.
 
     Raises
     ------
@@ -48,7 +51,7 @@ def dirichlet(labels: np.ndarray, n_nodes: int, alpha: float, rng: np.random.Gen
         parts: list[list[np.ndarray]] = [[] for _ in range(n_nodes)]
         for idx in by_class:
             shares = rng.dirichlet(np.full(n_nodes, alpha))
-            cuts = (np.cumsum(shares)[:-1] * len(idx)).astype(int)
+            cuts = np.cumsum(apportion(shares, len(idx)))[:-1]
             for node, chunk in enumerate(np.split(idx, cuts)):
                 parts[node].append(chunk)
         result = [np.sort(np.concatenate(p)) for p in parts]
@@ -57,6 +60,21 @@ def dirichlet(labels: np.ndarray, n_nodes: int, alpha: float, rng: np.random.Gen
     raise ConfigurationError(
         f"data.partition: no Dirichlet(alpha={alpha}) draw gave every one of {n_nodes} "
         f"nodes {min_samples} samples; raise alpha or lower min_samples")
+
+
+def apportion(shares: np.ndarray, total: int) -> np.ndarray:
+    """Integer counts summing to ``total`` in proportion to ``shares`` (largest remainder).
+
+    Each count is ``floor(share * total)`` or one more; the leftover samples go to the
+    largest fractional parts (ties to the earlier node). Rounding every cut point down
+    instead, as the split did before, gives the last node every class's remainder and
+    the first nodes nothing from a class with fewer samples than nodes.
+    """
+    exact = np.asarray(shares, dtype=np.float64) / float(shares.sum()) * total
+    counts: np.ndarray = np.floor(exact).astype(np.int64)
+    rest = total - int(counts.sum())
+    counts[np.argsort(-(exact - counts), kind="stable")[:rest]] += 1
+    return counts
 
 
 def shards(labels: np.ndarray, n_nodes: int, k: int,

@@ -145,7 +145,10 @@ def run_one(key: tuple[str, float, int, str]) -> dict[str, Any]:
     evaluate = Context.evaluate
 
     def observe(ctx: Context, state: State, round: int, step: int, node: str) -> float:
-        classes.append(per_class_accuracy(ctx, state))
+        # Round 0 (the untrained model) is not part of training: its per-class figures
+        # would count the initial model's one-class guess as a class forgotten.
+        if round > 0:
+            classes.append(per_class_accuracy(ctx, state))
         return evaluate(ctx, state, round, step, node)
 
     Context.evaluate = observe  # type: ignore[method-assign,assignment]
@@ -155,7 +158,8 @@ def run_one(key: tuple[str, float, int, str]) -> dict[str, Any]:
     finally:
         Context.evaluate = evaluate  # type: ignore[method-assign]
     wall = time.perf_counter() - start
-    rounds = result.frames["rounds"].reset_index(drop=True)
+    rounds = result.frames["rounds"]
+    rounds = rounds[rounds["round"] > 0].reset_index(drop=True)  # as `classes`
     ends = rounds.groupby("round").tail(1)
     per_round = [{"round": int(r["round"]), "accuracy": float(r["accuracy"]),
                   "cum_bytes": int(r["cum_total_bytes"]), "sim_time_s": float(r["sim_time_s"])}

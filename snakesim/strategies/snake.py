@@ -97,6 +97,7 @@ class Snake(Strategy):
         """Route nodes that train nothing (memory-aware or explicit assignment)."""
         self.distill: tuple[float, float] | None = None
         """The distillation ``(weight, temperature)`` the last run used, or ``None``."""
+        self._planned: tuple[Context, Plan] | None = None
 
     # ------------------------------------------------------------------ planning
     def order(self, ctx: Context) -> list[str]:
@@ -202,6 +203,13 @@ class Snake(Strategy):
             counts = {n: snake_options.label_counts(ctx, n, classes) for n in route}
         return Plan(route, controller, body, extras, fixed, distill, skipped, counts)
 
+    def run_plan(self, ctx: Context) -> Plan:
+        """`plan` for this run, decided once: round 0 names its controller, `process`
+        then runs it (planning probes memory and measures label mixes)."""
+        if self._planned is None or self._planned[0] is not ctx:
+            self._planned = (ctx, self.plan(ctx))
+        return self._planned[1]
+
     def extras(self, node: str, extras: list[int], route: Sequence[str]) -> list[int]:
         """The groups ``node`` trains besides its window: all extras, but the head only at
         the designated nodes with ``head: {policy: designated}``."""
@@ -238,11 +246,11 @@ class Snake(Strategy):
         """The controller (the CS server, or the first node of the route)."""
         if self.spec.mode == "cs" and self.server:
             return self.server
-        return self.plan(ctx).route[0]
+        return self.run_plan(ctx).route[0]
 
     def process(self, ctx: Context) -> Process:
         """Distribute the model once, then run passes of the route until the stop rule."""
-        plan = self.plan(ctx)
+        plan = self.run_plan(ctx)
         self.skipped, self.distill = plan.skipped, plan.distill
         if plan.skipped:
             why = ("no window fits its memory" if self.spec.assignment.kind == "memory_aware"

@@ -201,8 +201,8 @@ FAULTS = textwrap.dedent('''
 ''')
 
 
-def test_a_dead_worker_loses_no_sibling_and_a_killer_point_is_marked_failed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def plant_faults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Plant `FAULTS` in every spawned worker; return the kill-once marker's path."""
     # Workers are spawned interpreters: a sitecustomize on their PYTHONPATH plants the
     # faults there, so the pool, its workers and the kills are all real.
     site = tmp_path / "site"
@@ -210,19 +210,38 @@ def test_a_dead_worker_loses_no_sibling_and_a_killer_point_is_marked_failed(
     (site / "sitecustomize.py").write_text(FAULTS)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    monkeypatch.setenv("SNAKESIM_TEST_KILLED_ONCE", str(tmp_path / "killed-once"))
-    # With 2 workers, the point that kills once and the one that always kills are never
-    # in flight together (the sibling 0.003 trains far longer than a kill takes), so the
-    # first always reaches its own kill before being retried.
-    path = write_sweep(tmp_path, grid={"training.lr": [0.0777, 0.003, 0.0666, 0.0123]})
+    marker = tmp_path / "killed-once"
+    monkeypatch.setenv("SNAKESIM_TEST_KILLED_ONCE", str(marker))
+    return marker
+
+
+# The two kinds of death run in separate sweeps: in one sweep, the point that always
+# kills could break the pool before the kill-once point reached its own kill, and that
+# point's solo retry would then be its second death (a result that hung on timing).
+
+
+def test_a_worker_that_dies_once_loses_no_sibling_and_its_point_is_retried(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = plant_faults(tmp_path, monkeypatch)
+    path = write_sweep(tmp_path, grid={"training.lr": [0.0777, 0.003]})
     out = tmp_path / "out"
     table, progress = sweep_with_progress(path, out, jobs=2)
-    assert (tmp_path / "killed-once").exists()  # the fault really fired
+    assert marker.exists()  # the fault really fired
     assert sorted(table["training.lr"]) == [0.003, 0.0777]
-    assert progress.ran == 4
+    assert progress.ran == 2
+    assert not list(out.glob("*/failed.json"))
+
+
+def test_a_point_that_always_kills_its_worker_is_marked_failed_and_siblings_go_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plant_faults(tmp_path, monkeypatch)
+    path = write_sweep(tmp_path, grid={"training.lr": [0.003, 0.0666, 0.0123]})
+    out = tmp_path / "out"
+    table, progress = sweep_with_progress(path, out, jobs=2)
+    assert sorted(table["training.lr"]) == [0.003]
+    assert progress.ran == 3
     died = json.loads((out / "lr=0.0666_seed=3" / "failed.json").read_text())
     assert died["error"].startswith("worker process died")
     bug = json.loads((out / "lr=0.0123_seed=3" / "failed.json").read_text())
     assert bug["error"] == "ZeroDivisionError: injected"
     assert (out / "lr=0.0123_seed=3" / "traceback.txt").is_file()
-    assert not (out / "lr=0.0777_seed=3" / "failed.json").exists()

@@ -77,7 +77,8 @@ def timeline_figure(run_dir: Path, max_rows: int = MAX_ROWS) -> Figure:
                            facecolors=BUSY[row.kind], zorder=2)
     for label, kind, start, end in outages:
         span = _span(ordered, index, label, kind)
-        # Drawn over the busy bars: a flow paused on a down link stays busy underneath.
+        # Drawn over the rows' bars (a link is never busy while down: the ledger cuts
+        # paused flows' spans around outages), so the band stays visible on every row.
         # Outages of a few ms vanish at the scale of a run: the edge keeps them visible.
         ax.broken_barh([(start, end - start)], (span[0] - 0.45, span[1] - span[0] + 0.9),
                        facecolors=DOWN, edgecolors=DOWN, linewidth=0.8, alpha=0.4,

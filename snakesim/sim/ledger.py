@@ -145,8 +145,16 @@ class Ledger:
             by_node[c.node].append((c.start_s, c.end_s))
         for node, spans in sorted(by_node.items()):
             rows += [(node, "node", "busy", a, b) for a, b in _merge(spans)]
+        down: defaultdict[str, list[tuple[float, float]]] = defaultdict(list)
+        for o in self.outages:
+            down[o.element].append((o.start_s, end if math.isnan(o.end_s) else o.end_s))
         for (src, dst), spans in sorted(self.link_busy.items()):
-            rows += [(f"{src}>{dst}", "link", "busy", a, b) for a, b in _merge(spans)]
+            # A link direction transmits nothing while the link or either end is down (its
+            # flows pause or fail then): those intervals are down, not busy.
+            cut = _merge([*down[f"link {min(src, dst)}-{max(src, dst)}"],
+                          *down[f"node {src}"], *down[f"node {dst}"]])
+            rows += [(f"{src}>{dst}", "link", "busy", a, b)
+                     for a, b in _subtract(_merge(spans), cut)]
         for o in self.outages:
             name = o.element.split(" ", 1)[1]
             rows.append((name, o.kind, "down", o.start_s,
@@ -162,6 +170,24 @@ class Ledger:
         frame: pd.DataFrame = pd.DataFrame(
             rows, columns=["src", "dst", "bytes", "transfers", "energy_j"])
         return frame
+
+
+def _subtract(spans: list[tuple[float, float]], cut: list[tuple[float, float]]
+              ) -> list[tuple[float, float]]:
+    """``spans`` less ``cut`` (both disjoint and sorted); pieces of no length dropped."""
+    out: list[tuple[float, float]] = []
+    for start, end in spans:
+        for a, b in cut:
+            if b <= start or a >= end:
+                continue
+            if a > start:
+                out.append((start, a))
+            start = max(start, b)
+            if start >= end:
+                break
+        if start < end:
+            out.append((start, end))
+    return out
 
 
 def _merge(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:

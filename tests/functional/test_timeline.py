@@ -119,6 +119,31 @@ def test_link_names_split_at_the_dash_between_two_known_nodes() -> None:
     assert _link("a-b-c", nodes) == frozenset({"a", "b-c"})
 
 
+def test_a_paused_flow_is_down_not_busy_across_its_outage(write_yaml, tmp_path: Path
+                                                          ) -> None:
+    # The download to n1 starts at 0.01 s and takes about 12 ms; its link goes down at
+    # 0.015 s for 50 ms, so the flow pauses mid-transfer and resumes after.
+    data = small_scenario({"name": "fedavg"}, training={"rounds": 1, "local_epochs": 1},
+                          outages={"links": [{"between": ["n1", "server"],
+                                              "windows": [{"start": 0.015,
+                                                           "duration": 0.05}]}]})
+    out = tmp_path / "run"
+    assert CliRunner().invoke(app, ["run", str(write_yaml(data)), "--out", str(out),
+                                    "-q"]).exit_code == 0
+    assert "paused" in set(pd.read_parquet(out / "effects.parquet")["effect"])
+    timeline = pd.read_parquet(out / "timeline.parquet")
+    down = timeline.query("resource == 'n1-server' and state == 'down'")
+    assert list(zip(down["start_s"], down["end_s"], strict=True)) == \
+        [pytest.approx((0.015, 0.065))]
+    for direction in ("server>n1", "n1>server"):
+        busy = timeline.query(f"resource == '{direction}' and state == 'busy'")
+        assert not ((busy["start_s"] < 0.065) & (busy["end_s"] > 0.015)).any(), busy
+    download = timeline.query("resource == 'server>n1' and state == 'busy'")
+    # busy up to the outage and again after it: the paused flow's two pieces
+    assert sorted(download["start_s"]) == pytest.approx([0.01, 0.065])
+    assert download["end_s"].min() == pytest.approx(0.015)
+
+
 @pytest.mark.slow
 def test_timeline_matches_the_other_tables_and_is_drawn(write_yaml, tmp_path: Path) -> None:
     data = small_scenario({"name": "fedavg"}, training={"rounds": 2},

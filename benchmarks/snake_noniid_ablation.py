@@ -74,6 +74,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "local_epochs_1": {"name": "snake", "local_epochs": 1},
     # route order
     "order_label_diversity": {"name": "snake", "order": "label_diversity"},
+    # the window: every body group moves through every node, one group further per hop
+    "window_sliding": {"name": "snake", "window": {"kind": "sliding", "width": 1}},
+    "window_sliding2": {"name": "snake", "window": {"kind": "sliding", "width": 2}},
     # distillation variants (on top of KD on)
     "kd_pass_teacher": {**KD, "distill_teacher": "pass"},
     "kd_features": {**KD, "distill_target": "features"},
@@ -88,6 +91,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # rounds from EQUAL_BYTES_ROUNDS below instead of the data set's rounds
     "snake_best_bytes": {**KD, "head": "logit_adjusted",
                          "lr_schedule": {"kind": "cosine", "final": 0.1}},
+    # the best combination with a sliding window (tried after the fixed-window grid:
+    # on mnist5k the fixed window left each body group to one or two nodes per pass)
+    "snake_best_sliding": {**KD, "head": "logit_adjusted",
+                           "lr_schedule": {"kind": "cosine", "final": 0.1},
+                           "window": {"kind": "sliding", "width": 1}},
+    "snake_best_sliding2": {**KD, "head": "logit_adjusted",
+                            "lr_schedule": {"kind": "cosine", "final": 0.1},
+                            "window": {"kind": "sliding", "width": 2}},
     # references
     "fedavg": {"name": "fedavg"},
     "fedprox": {"name": "fedprox", "mu": 0.01},

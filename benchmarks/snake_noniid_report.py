@@ -21,6 +21,10 @@ COLUMNS = ("final acc", "worst class", "forgetting/eval", "forgetting/round", "M
            "sim s", "n")
 
 
+SNAKE_PREFIXES = ("snake", "head", "lr", "local", "order", "kd", "window")
+"""Variants that are Snake (solid lines); the references are dashed."""
+
+
 def load(log: Path) -> list[dict[str, Any]]:
     """Every record of the log."""
     return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
@@ -70,7 +74,7 @@ def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
         acc = [mean(r["rounds"][i]["accuracy"] for r in rs) for i in range(n)]
         mb = [mean(r["rounds"][i]["cum_bytes"] for r in rs) / 1e6 for i in range(n)]
         t = [mean(r["rounds"][i]["sim_time_s"] for r in rs) for i in range(n)]
-        style = "-" if v.startswith(("snake", "head", "lr", "local", "order", "kd")) else "--"
+        style = "-" if v.startswith(SNAKE_PREFIXES) else "--"
         left.plot(mb, acc, style, marker=".", label=v, color=colours(i % 20))
         right.plot(t, acc, style, marker=".", label=v, color=colours(i % 20))
     left.set(xlabel="cumulative bytes sent (MB)", ylabel="test accuracy (mean over seeds)",

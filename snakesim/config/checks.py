@@ -175,5 +175,8 @@ def _snake(s: Scenario) -> Iterator[Problem]:
             yield Problem(f"strategy.assignment.map.{name}", "must name a node of the route "
                           f"({', '.join(learners)})", name)
     if strategy.window.kind == "sliding" and strategy.assignment.kind != "proportional":
+        why = (f" (the window is preset {strategy.preset}'s: write window: fixed to keep "
+               "this assignment)" if strategy.preset_window() else "")
         yield Problem("strategy.assignment", "applies to window kind fixed only (a sliding "
-                      "window has strategy.window.width groups)", strategy.assignment.kind)
+                      f"window has strategy.window.width groups){why}",
+                      strategy.assignment.kind)

@@ -121,7 +121,7 @@ def _snake_groups(strategy: SnakeStrategy, n: int) -> Iterator[Problem]:
     if strategy.window.kind == "sliding":
         extras = int(strategy.input_trainable) + int(strategy.head_trainable and n > 1)
         body = n - extras
-        if strategy.window.groups > max(body, 1):
+        if strategy.window.groups > max(body, 1) and not strategy.preset_window():
             yield Problem("strategy.window.width", f"must be at most the number of body "
                           f"groups ({body} of the model's {n})", strategy.window.width)
 

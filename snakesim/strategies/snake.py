@@ -77,6 +77,8 @@ class Plan:
     skipped: list[str]
     counts: dict[str, np.ndarray]
     """Each route node's label counts, where the head policy needs them."""
+    width: int = 0
+    """Groups of the sliding window (0: fixed windows)."""
 
 
 class Snake(Strategy):
@@ -180,10 +182,7 @@ class Snake(Strategy):
         distill = self.decide_distill(ctx, order)
         body, extras = self.split(ctx.costs.n_groups)
         windows = self.assign(ctx, order, body, extras, distill is not None)
-        sliding = self.spec.window.kind == "sliding"
-        if sliding and not 1 <= self.spec.window.groups <= max(len(body), 1):
-            raise ConfigurationError(f"strategy.window.width: must be at most the number of "
-                                     f"body groups ({len(body)}) (got {self.spec.window.width})")
+        width = self.sliding_width(len(body))
         skip = self.spec.assignment.kind in ("memory_aware", "explicit")
         route = [n for n, w in zip(order, windows, strict=True) if w or not skip or not body]
         skipped = [n for n in order if n not in route]
@@ -201,7 +200,7 @@ class Snake(Strategy):
                                          "is for classifiers (the model is a language model)")
             classes = snake_options.num_classes(ctx)
             counts = {n: snake_options.label_counts(ctx, n, classes) for n in route}
-        return Plan(route, controller, body, extras, fixed, distill, skipped, counts)
+        return Plan(route, controller, body, extras, fixed, distill, skipped, counts, width)
 
     def run_plan(self, ctx: Context) -> Plan:
         """`plan` for this run, decided once: round 0 names its controller, `process`
@@ -209,6 +208,21 @@ class Snake(Strategy):
         if self._planned is None or self._planned[0] is not ctx:
             self._planned = (ctx, self.plan(ctx))
         return self._planned[1]
+
+    def sliding_width(self, body: int) -> int:
+        """Groups of the sliding window over a body of ``body`` groups (0: fixed windows).
+
+        The ``noniid`` preset's width (2) is capped to a smaller body: it is a default,
+        measured on a 4-group body; a width the file gives is an error there instead."""
+        window = self.spec.window
+        if window.kind != "sliding":
+            return 0
+        if self.spec.preset_window():
+            return max(1, min(window.groups, body))
+        if not 1 <= window.groups <= max(body, 1):
+            raise ConfigurationError(f"strategy.window.width: must be at most the number of "
+                                     f"body groups ({body}) (got {window.width})")
+        return window.groups
 
     def extras(self, node: str, extras: list[int], route: Sequence[str]) -> list[int]:
         """The groups ``node`` trains besides its window: all extras, but the head only at
@@ -225,8 +239,8 @@ class Snake(Strategy):
 
     def window(self, plan: Plan, node: str, hop: int) -> list[int]:
         """The groups ``node`` trains at global hop ``hop`` (0-based)."""
-        if self.spec.window.kind == "sliding" and plan.body:
-            return sorted({*sliding_window(hop, plan.body, self.spec.window.groups),
+        if plan.width and plan.body:
+            return sorted({*sliding_window(hop, plan.body, plan.width),
                            *self.extras(node, plan.extras, plan.route)})
         return plan.fixed[node]
 

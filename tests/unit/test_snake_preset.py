@@ -10,7 +10,7 @@ from snakesim.config import validate_scenario
 from snakesim.config.snake_spec import PRESETS
 from snakesim.config.strategies import SnakeStrategy
 from snakesim.errors import ScenarioError
-from tests.conftest import REPO, small_scenario
+from tests.conftest import REPO, run_small, small_scenario
 
 
 def _ablation_variants() -> dict[str, dict[str, object]]:
@@ -23,8 +23,9 @@ def _ablation_variants() -> dict[str, dict[str, object]]:
 
 
 def test_the_preset_is_the_ablations_best_combination() -> None:
-    # The preset is what the ablation measured as snake_best, key for key: it cannot drift.
-    best = dict(_ablation_variants()["snake_best"])
+    # The preset is what the ablation measured as snake_best_sliding2, key for key: it
+    # cannot drift.
+    best = dict(_ablation_variants()["snake_best_sliding2"])
     assert best.pop("name") == "snake"
     preset = SnakeStrategy.model_validate({"name": "snake", "preset": "noniid"})
     measured = SnakeStrategy.model_validate({"name": "snake", **best})
@@ -51,3 +52,34 @@ def test_a_resolved_preset_reloads_the_same() -> None:
 def test_an_unknown_preset_is_a_located_error() -> None:
     with pytest.raises(ScenarioError, match=r"strategy.*preset"):
         validate_scenario(small_scenario({"name": "snake", "preset": "iid"}))
+
+
+def test_the_preset_slides_a_window_of_two_and_a_file_can_fix_it() -> None:
+    preset = SnakeStrategy.model_validate({"name": "snake", "preset": "noniid"})
+    assert (preset.window.kind, preset.window.groups) == ("sliding", 2)
+    assert preset.preset_window()
+    fixed = SnakeStrategy.model_validate({"name": "snake", "preset": "noniid",
+                                          "window": "fixed"})
+    assert fixed.window.kind == "fixed" and not fixed.preset_window()
+    assert not SnakeStrategy.model_validate(
+        {"name": "snake", "window": {"kind": "sliding", "width": 2}}).preset_window()
+
+
+def test_the_presets_width_is_capped_to_a_smaller_body_and_a_files_is_an_error() -> None:
+    # An MLP with one hidden layer: groups hidden and head, so a body of one group.
+    mlp = {"name": "mlp", "hidden": [16]}
+    run = run_small({"name": "snake", "preset": "noniid"}, model=mlp,
+                    training={"rounds": 1, "local_epochs": 1})
+    assert run.summary["final_accuracy"] > 0.1
+    with pytest.raises(ScenarioError, match=r"strategy\.window\.width.*at most the number "
+                                            r"of body groups \(1"):
+        validate_scenario(small_scenario({"name": "snake", "window": {"kind": "sliding",
+                                                                      "width": 2}},
+                                         model=mlp))
+
+
+def test_the_presets_window_with_another_assignment_says_how_to_keep_it() -> None:
+    with pytest.raises(ScenarioError, match=r"strategy\.assignment.*preset noniid.*"
+                                            r"window: fixed"):
+        validate_scenario(small_scenario({"name": "snake", "preset": "noniid",
+                                          "assignment": "even"}))

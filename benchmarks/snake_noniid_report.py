@@ -21,6 +21,11 @@ COLUMNS = ("final acc", "worst class", "forgetting/eval", "forgetting/round", "M
            "sim s", "n")
 
 
+SUMMARY = ("snake", "snake_kd", "snake_best", "snake_best_sliding2", "snake_best_bytes",
+           "fedavg", "fedprox", "splitfed", "central")
+"""The variants of the summary table (the README's): Snake, the combinations, the
+references; ``snake_best_sliding2`` is the ``noniid`` preset."""
+
 SNAKE_PREFIXES = ("snake", "head", "lr", "local", "order", "kd", "window")
 """Variants that are Snake (solid lines); the references are dashed."""
 
@@ -57,32 +62,59 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def summary(blocks: dict[tuple[str, float], list[dict[str, Any]]]) -> list[str]:
+    """Markdown lines of the summary: final accuracy of the `SUMMARY` variants, one row
+    per (data set, alpha); ``—``: not run."""
+    lines = ["| data, alpha | " + " | ".join(f"`{v}`" for v in SUMMARY) + " |",
+             "|---|" + "---|" * len(SUMMARY)]
+    for (dataset, alpha), rs in sorted(blocks.items()):
+        cells = [pm([r["final_accuracy"] for r in rs if r["variant"] == v]) if any(
+            r["variant"] == v for r in rs) else "—" for v in SUMMARY]
+        lines.append(f"| {dataset}, {alpha:g} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def plot(rows: list[dict[str, Any]], path: Path, title: str) -> None:
-    """Mean accuracy per round vs cumulative bytes and vs simulated time."""
+    """Mean accuracy per round vs cumulative bytes and vs simulated time: the `SUMMARY`
+    variants in colour (Snake solid, references dashed), single options thin and grey."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by[r["variant"]].append(r)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-    colours = plt.get_cmap("tab20")
-    for i, (v, rs) in enumerate(sorted(by.items())):
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True,
+                                   layout="constrained")
+    colours = plt.get_cmap("tab10")
+    handles = []
+    # single options first, so that the summary's lines are drawn over them
+    for v, rs in sorted(by.items(), key=lambda item: (item[0] in SUMMARY, item[0])):
         n = min(len(r["rounds"]) for r in rs)
-        acc = [mean(r["rounds"][i]["accuracy"] for r in rs) for i in range(n)]
-        mb = [mean(r["rounds"][i]["cum_bytes"] for r in rs) / 1e6 for i in range(n)]
-        t = [mean(r["rounds"][i]["sim_time_s"] for r in rs) for i in range(n)]
-        style = "-" if v.startswith(SNAKE_PREFIXES) else "--"
-        left.plot(mb, acc, style, marker=".", label=v, color=colours(i % 20))
-        right.plot(t, acc, style, marker=".", label=v, color=colours(i % 20))
+        acc = [mean(r["rounds"][k]["accuracy"] for r in rs) for k in range(n)]
+        mb = [mean(r["rounds"][k]["cum_bytes"] for r in rs) / 1e6 for k in range(n)]
+        t = [mean(r["rounds"][k]["sim_time_s"] for r in rs) for k in range(n)]
+        if v in SUMMARY:
+            style = {"linestyle": "-" if v.startswith(SNAKE_PREFIXES) else "--",
+                     "marker": ".", "color": colours(SUMMARY.index(v)), "linewidth": 1.8}
+            handles.append(Line2D([], [], label=v, **style))
+        else:
+            style = {"linestyle": "-", "color": "0.75", "linewidth": 0.8}
+        left.plot(mb, acc, **style)
+        right.plot(t, acc, **style)
+    if any(v not in SUMMARY for v in by):
+        handles.append(Line2D([], [], color="0.75", linewidth=0.8,
+                              label="single options, other widths (grey)"))
     left.set(xlabel="cumulative bytes sent (MB)", ylabel="test accuracy (mean over seeds)",
              xscale="log")
     right.set(xlabel="simulated time (s)", xscale="log")
-    right.legend(fontsize=7, loc="lower right")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.legend(handles=handles, loc="outside lower center", ncols=5, fontsize=8,
+               frameon=False)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -100,7 +132,8 @@ def write_report(log: Path, folder: Path) -> Path:
            "rounds (Snake: passes of the route). worst class: the final model's lowest "
            "per-class test accuracy. forgetting/eval: mean per-class fall between "
            "consecutive evaluations (Snake: every hop; others: every round); "
-           "forgetting/round: the same between round ends.", ""]
+           "forgetting/round: the same between round ends.", "",
+           "## Final accuracy, every data set and alpha", "", *summary(blocks), ""]
     for (dataset, alpha), rs in sorted(blocks.items()):
         out += [f"## {dataset}, Dirichlet alpha = {alpha:g}", "", *table(rs), ""]
         name = f"snake_noniid_{dataset}_alpha{alpha:g}.png"

@@ -83,3 +83,14 @@ def test_the_presets_window_with_another_assignment_says_how_to_keep_it() -> Non
                                             r"window: fixed"):
         validate_scenario(small_scenario({"name": "snake", "preset": "noniid",
                                           "assignment": "even"}))
+
+
+def test_the_preset_trains_two_body_groups_a_hop_and_is_deterministic_from_the_seed(
+        ) -> None:
+    # small_scenario's digits_cnn: groups 0-3 are the body, 4 the head; 4 clients a pass.
+    a, b = (run_small({"name": "snake", "preset": "noniid"}) for _ in range(2))
+    trained = [str(g) for g in a.frames["computes"]["groups"]]
+    starts = [hop % 3 for hop in range(len(trained))]  # body - width + 1 = 3 positions
+    assert trained == [f"{s},{s + 1},4" for s in starts]
+    assert a.frames["rounds"]["accuracy"].tolist() == b.frames["rounds"]["accuracy"].tolist()
+    assert a.summary["total_bytes"] == b.summary["total_bytes"]

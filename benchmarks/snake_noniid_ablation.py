@@ -90,8 +90,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # the same with the passes FedAvg's bytes buy (the "equal bytes budgets"):
     # rounds from EQUAL_BYTES_ROUNDS below instead of the data set's rounds
     "snake_best_bytes": BEST,
-    # the best combination with a sliding window (tried after the fixed-window grid:
-    # on mnist5k the fixed window left each body group to one or two nodes per pass);
+    # the best combination with a sliding window (tried after the fixed-window grid: on
+    # mnist5k snake_best learned slowly, a fixed window giving each node one body group);
     # widths 3 and 4 for the width's sensitivity (digits_cnn's body has 4 groups: 4
     # trains all of it at every hop)
     **{f"snake_best_sliding{w if w > 1 else ''}": {

@@ -68,8 +68,10 @@ def summary(blocks: dict[tuple[str, float], list[dict[str, Any]]]) -> list[str]:
     lines = ["| data, alpha | " + " | ".join(f"`{v}`" for v in SUMMARY) + " |",
              "|---|" + "---|" * len(SUMMARY)]
     for (dataset, alpha), rs in sorted(blocks.items()):
-        cells = [pm([r["final_accuracy"] for r in rs if r["variant"] == v]) if any(
-            r["variant"] == v for r in rs) else "—" for v in SUMMARY]
+        acc: dict[str, list[float]] = defaultdict(list)
+        for r in rs:
+            acc[r["variant"]].append(r["final_accuracy"])
+        cells = [pm(acc[v]) if v in acc else "—" for v in SUMMARY]
         lines.append(f"| {dataset}, {alpha:g} | " + " | ".join(cells) + " |")
     return lines
 

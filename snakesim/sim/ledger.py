@@ -145,9 +145,11 @@ class Ledger:
             by_node[c.node].append((c.start_s, c.end_s))
         for node, spans in sorted(by_node.items()):
             rows += [(node, "node", "busy", a, b) for a, b in _merge(spans)]
+        # an outage still open at the end lasts until then
+        closed = [(o, end if math.isnan(o.end_s) else o.end_s) for o in self.outages]
         down: defaultdict[str, list[tuple[float, float]]] = defaultdict(list)
-        for o in self.outages:
-            down[o.element].append((o.start_s, end if math.isnan(o.end_s) else o.end_s))
+        for o, stop in closed:
+            down[o.element].append((o.start_s, stop))
         for (src, dst), spans in sorted(self.link_busy.items()):
             # A link direction transmits nothing while the link or either end is down (its
             # flows pause or fail then): those intervals are down, not busy.
@@ -155,10 +157,8 @@ class Ledger:
                           *down[f"node {src}"], *down[f"node {dst}"]])
             rows += [(f"{src}>{dst}", "link", "busy", a, b)
                      for a, b in _subtract(_merge(spans), cut)]
-        for o in self.outages:
-            name = o.element.split(" ", 1)[1]
-            rows.append((name, o.kind, "down", o.start_s,
-                         end if math.isnan(o.end_s) else o.end_s))
+        for o, stop in closed:
+            rows.append((o.element.split(" ", 1)[1], o.kind, "down", o.start_s, stop))
         frame: pd.DataFrame = pd.DataFrame(
             rows, columns=["resource", "kind", "state", "start_s", "end_s"])
         return frame
